@@ -1,0 +1,55 @@
+"""Application factory: every part is listed here; nothing is discovered and nothing happens at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import Config, derived
+
+
+def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
+    settings = {**config.from_env(), **overrides}
+    app = Flask(__name__, instance_path=settings["INSTANCE_DIR"])
+    app.config.from_mapping(settings)
+    app.config.from_mapping(derived(settings))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    from app import clock, db, i18n, jobs, models, web  # noqa: F401 - models: complete metadata
+    from app.engine import runtime
+    from app.extensions import babel, csrf, login_manager, migrate
+    from app.extensions import db as database
+
+    if app.config["FROZEN_CLOCK"]:
+        clock.freeze(app.config["FROZEN_CLOCK"])
+    runtime.install()
+    database.init_app(app)
+    migrate.init_app(app, database, directory=str(Path(__file__).parent.parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    db.install_session_hooks(database.session)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            db.install_sqlite_hooks(database.engine)
+    jobs.configure(app.config["REDIS_URL"], app.config["INSTANCE_DIR"], app.config["RQ_QUEUE"])
+
+    from app.audit.cli import cli as audit_cli
+    from app.audit.views import bp as audit
+    from app.demo.cli import cli as demo_cli
+    from app.designer.cli import cli as processes_cli
+    from app.designer.views import bp as designer
+    from app.documents.views import bp as documents
+    from app.inbox.views import bp as inbox
+    from app.org.views import bp as org
+    from app.worktime.cli import cli as worktime_cli
+
+    for blueprint in (org, inbox, documents, audit, designer):
+        app.register_blueprint(blueprint)
+    for group in (demo_cli, processes_cli, audit_cli, worktime_cli):
+        app.cli.add_command(group)
+    web.init_app(app)
+    return app

@@ -1,0 +1,1 @@
+"""Managing BPMN files and forms per agency: upload, lint, deploy, versions; incidents and retry."""

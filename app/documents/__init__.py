@@ -1,0 +1,1 @@
+"""Incoming and outgoing documents, registers and numbering, attachments."""

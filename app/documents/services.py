@@ -1,0 +1,181 @@
+"""Registering incoming documents: the next số đến, attachments, and the start of the agency's process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import PurePath
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.documents.models import Attachment, IncomingDocument, Register
+from app.documents.types import TYPE_NAMES
+from app.engine import services as engine
+from app.errors import N_, InvalidInput, NotFound, PermissionDenied
+from app.org.models import Role, User
+
+INCOMING_PROCESS = "incoming"
+ALLOWED_EXTENSIONS = {".txt", ".rtf", ".doc", ".docx", ".odt", ".pdf", ".csv", ".xls", ".xlsx", ".ods",
+                      ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp"}  # DOC-1
+MAX_FILE_BYTES = 50 * 1024 * 1024  # DOC-2
+MAX_NAME_LENGTH = 50
+CORE_FIELDS = {"organ_name", "number_symbol", "issued_date", "type_name", "subject", "urgency", "page_amount"}
+NUMBER_SYMBOL = re.compile(r"^(?:(\d{1,11})/)?([^\s/][^\s]{0,29})$")
+VIEWER_ROLES = {Role.CLERK, Role.LEADER, Role.DEPUTY_LEADER, Role.ADMIN, Role.AUDITOR}
+
+
+@dataclass(frozen=True)
+class Upload:
+    file_name: str
+    content_type: str
+    content: bytes
+
+
+def take_number(session: Session, agency_id: int, kind: str, year: int) -> tuple[int, int]:
+    """Give the next gapless number of the register (IN-5), taken under its row lock: (register id, number)."""
+    register = _register(session, agency_id, kind, year)
+    number = register.next_number
+    session.execute(update(Register).where(Register.id == register.id).values(next_number=number + 1))
+    return register.id, number
+
+
+def _register(session: Session, agency_id: int, kind: str, year: int) -> Register:
+    query = (
+        select(Register)
+        .where(Register.agency_id == agency_id, Register.kind == kind, Register.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    register = session.scalars(query).first()
+    if register is not None:
+        return register
+    try:
+        with session.begin_nested():  # two clerks opening the year's register at once: one insert wins
+            session.add(Register(agency_id=agency_id, kind=kind, year=year, next_number=1))
+    except IntegrityError:
+        pass
+    return session.scalars(query).one()
+
+
+def safe_file_name(name: str) -> str:
+    """A name that DOC-2 accepts: no diacritics or special characters, at most 50 characters."""
+    path = PurePath(name.replace("\\", "/"))
+    stem, suffix = path.stem, path.suffix.lower()
+    ascii_stem = unicodedata.normalize("NFKD", stem.replace("đ", "d").replace("Đ", "D"))
+    ascii_stem = "".join(ch for ch in ascii_stem if not unicodedata.combining(ch))
+    ascii_stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_stem).strip("_") or "tep"
+    return ascii_stem[: MAX_NAME_LENGTH - len(suffix)] + suffix
+
+
+def check_upload(upload: Upload) -> None:
+    suffix = PurePath(upload.file_name).suffix.lower()
+    if suffix not in ALLOWED_EXTENSIONS:
+        raise InvalidInput(
+            N_("Files of type %(suffix)s are not accepted (DOC-1)."),
+            {"attachment": N_("Accepted: text, Word, OpenDocument, PDF, spreadsheets and images.")},
+            suffix=suffix or "?",
+        )
+    if len(upload.content) > MAX_FILE_BYTES:
+        raise InvalidInput(N_("A file may be at most 50 MB (DOC-2)."), {"attachment": N_("File too large.")})
+    if not upload.content:
+        raise InvalidInput(N_("The file is empty."), {"attachment": N_("The file is empty.")})
+
+
+def register_incoming(
+    session: Session, clerk: User, values: dict[str, Any], uploads: list[Upload], *, now: datetime
+) -> IncomingDocument:
+    """Register an incoming document with the next số đến of the year and start its process (IN-5)."""
+    if not clerk.has_role(Role.CLERK):
+        raise PermissionDenied(N_("Only a clerk registers incoming documents."))
+    missing = sorted(CORE_FIELDS - values.keys())
+    if missing:
+        raise InvalidInput(N_("The registration form lacks the fields %(fields)s."), fields=", ".join(missing))
+    match = NUMBER_SYMBOL.match(str(values["number_symbol"]).strip())
+    if match is None:
+        raise InvalidInput(N_("Some fields need correcting."), {"number_symbol": N_("Write it as 12/QĐ-UBND.")})
+    if values["type_name"] not in TYPE_NAMES:
+        raise InvalidInput(N_("Some fields need correcting."), {"type_name": N_("Choose one of the offered values.")})
+    for upload in uploads:
+        check_upload(upload)
+    year = clock.local(now).year
+    register_id, number = take_number(session, clerk.agency_id, "incoming", year)
+    document = IncomingDocument(
+        agency_id=clerk.agency_id,
+        register_id=register_id,
+        arrival_number=number,
+        arrival_at=now,
+        organ_name=values["organ_name"],
+        code_number=match.group(1) or "",
+        code_notation=match.group(2),
+        issued_date=date.fromisoformat(values["issued_date"]),
+        type_name=values["type_name"],
+        subject=values["subject"],
+        urgency=int(values["urgency"] or 0),
+        page_amount=int(values["page_amount"] or 1),
+        signer_position=values.get("signer_position") or "",
+        signer_name=values.get("signer_name") or "",
+        due_date=date.fromisoformat(values["due_date"]) if values.get("due_date") else None,
+        description=values.get("description") or "",
+        extra_json=json.dumps({k: v for k, v in values.items() if k not in _COLUMNS}, ensure_ascii=False),
+        registered_by_id=clerk.id,
+    )
+    session.add(document)
+    session.flush()
+    for upload in uploads:
+        session.add(
+            Attachment(
+                document_id=document.id,
+                file_name=safe_file_name(upload.file_name),
+                original_name=upload.file_name[:255],
+                content_type=upload.content_type or "application/octet-stream",
+                size=len(upload.content),
+                sha256=hashlib.sha256(upload.content).hexdigest(),
+                content=upload.content,
+                uploaded_at=now,
+            )
+        )
+    data = {
+        **{k: v for k, v in values.items() if isinstance(v, str | int | float | bool) or v is None},
+        "document_id": document.id,
+        "arrival_number": number,
+        "number_symbol": document.number_symbol,
+        "registered_by": clerk.username,
+    }
+    started = engine.start_instance(
+        session, clerk.agency, INCOMING_PROCESS, business_key=f"incoming:{document.id}", data=data,
+        actor=clerk.username, now=now,
+    )
+    document.instance_id = started.instance.id
+    session.flush()
+    return document
+
+
+_COLUMNS = CORE_FIELDS | {"signer_position", "signer_name", "due_date", "description"}
+
+
+def can_view(session: Session, user: User, document: IncomingDocument) -> bool:
+    """A document is seen in its own agency by clerks, leaders, administrators and auditors, and by its handlers."""
+    if document.agency_id != user.agency_id:
+        return False
+    if user.roles & VIEWER_ROLES:
+        return True
+    if document.instance_id is None:
+        return False
+    return engine.has_taken_part(session, user, document.instance_id)
+
+
+def incoming_for(session: Session, user: User, document_id: int) -> IncomingDocument:
+    document = session.get(IncomingDocument, document_id)
+    if document is None:
+        raise NotFound(N_("No such document."))
+    if not can_view(session, user, document):
+        raise PermissionDenied(N_("This document is outside your scope."))
+    return document

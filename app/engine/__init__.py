@@ -1,0 +1,1 @@
+"""BPMN per agency: deployment and validation, running instances, scripts, timers, history events."""

@@ -1,0 +1,197 @@
+"""User-task forms as data: resolving forms/<agency>/ over _default/, checking definitions, cleaning input."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from app.engine.models import DEFAULT_SCOPE
+from app.errors import N_, InvalidInput
+
+FIELD_TYPES = {"text", "textarea", "integer", "date", "select", "user", "unit", "checkbox", "file"}
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+def form_path(forms_dir: str, scope: str, name: str) -> Path | None:
+    """The agency's own form file if it has one, else the default; None when neither exists."""
+    if not NAME.match(name):
+        return None
+    for folder in (scope, DEFAULT_SCOPE):
+        path = Path(forms_dir) / folder / f"{name}.json"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_form(forms_dir: str, scope: str, name: str) -> dict[str, Any]:
+    path = form_path(forms_dir, scope, name)
+    if path is None:
+        raise InvalidInput(N_("The form %(name)s does not exist."), name=name)
+    definition: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return definition
+
+
+def definition_problems(definition: Any, reserved: set[str]) -> list[str]:
+    """What is wrong with a form definition (empty when it can be rendered and validated)."""
+    if not isinstance(definition, dict):
+        return ["the form must be a JSON object"]
+    problems = []
+    if not isinstance(definition.get("title"), dict | str):
+        problems.append("missing title")
+    fields = definition.get("fields")
+    if not isinstance(fields, list):
+        return [*problems, "missing list of fields"]
+    seen: set[str] = set()
+    for index, field in enumerate(fields):
+        where = f"field {index + 1}"
+        if not isinstance(field, dict):
+            problems.append(f"{where}: not an object")
+            continue
+        name = field.get("name")
+        if not isinstance(name, str) or not NAME.match(name):
+            problems.append(f"{where}: name must be lower_snake_case ASCII")
+            continue
+        where = f"field {name}"
+        if name in seen:
+            problems.append(f"{where}: defined twice")
+        if name in reserved:
+            problems.append(f"{where}: the name is a helper's name")
+        seen.add(name)
+        kind = field.get("type")
+        if kind not in FIELD_TYPES:
+            problems.append(f"{where}: unknown type {kind!r}")
+        if kind == "select" and not (isinstance(field.get("choices"), list) and field["choices"]):
+            problems.append(f"{where}: a select needs choices")
+        if kind == "user" and not isinstance(field.get("roles", []), list):
+            problems.append(f"{where}: roles must be a list")
+    return problems
+
+
+def text(value: Any, locale: str) -> str:
+    """A label in the user's language: {"vi": …, "en": …} or a plain string."""
+    if isinstance(value, dict):
+        return str(value.get(locale) or value.get("vi") or next(iter(value.values()), ""))
+    return "" if value is None else str(value)
+
+
+OptionsFor = Callable[[dict[str, Any]], list[Choice]]
+
+
+def clean_submission(
+    definition: dict[str, Any], raw: Mapping[str, Any], options_for: OptionsFor, locale: str = "vi"
+) -> dict[str, Any]:
+    """Typed values for every non-file field, or InvalidInput naming each bad field in the user's words."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in definition["fields"]:
+        name, kind = field["name"], field["type"]
+        if kind == "file":
+            continue
+        given = raw.get(name)
+        given = given.strip() if isinstance(given, str) else given
+        if kind == "checkbox":
+            values[name] = given in ("on", "true", "1", True)
+            continue
+        if given in (None, ""):
+            if field.get("required"):
+                errors[name] = N_("This field is required.")
+            values[name] = field.get("default") if field.get("default") is not None else None
+            continue
+        try:
+            values[name] = _typed(field, given, options_for)
+        except ValueError as error:
+            errors[name] = str(error)
+    if errors:
+        raise InvalidInput(N_("Some fields need correcting."), errors)
+    return values
+
+
+def _typed(field: dict[str, Any], given: Any, options_for: OptionsFor) -> Any:
+    kind = field["type"]
+    if kind in ("text", "textarea"):
+        limit = int(field.get("max_length", 2000 if kind == "textarea" else 500))
+        if len(given) > limit:
+            raise ValueError(N_("Too long."))
+        return str(given)
+    if kind == "integer":
+        try:
+            number = int(given)
+        except (TypeError, ValueError):
+            raise ValueError(N_("Enter a whole number.")) from None
+        if "min" in field and number < int(field["min"]) or "max" in field and number > int(field["max"]):
+            raise ValueError(N_("Out of the allowed range."))
+        return number
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(given)).isoformat()
+        except ValueError:
+            raise ValueError(N_("Enter a date.")) from None
+    allowed = {choice.value for choice in options_for(field)}
+    if str(given) not in allowed:
+        raise ValueError(N_("Choose one of the offered values."))
+    if kind == "select" and all(isinstance(c.get("value"), int) for c in field["choices"]):
+        return int(given)
+    return str(given)
+
+
+def static_choices(field: dict[str, Any], locale: str) -> list[Choice]:
+    return [Choice(str(c["value"]), text(c.get("label", c["value"]), locale)) for c in field.get("choices", [])]
+
+
+def sample_value(field: dict[str, Any]) -> Any:
+    """A plausible value of the field's type, for linting expressions that use it."""
+    kind = field.get("type")
+    if kind == "integer":
+        return int(field.get("min", 1))
+    if kind == "date":
+        return "2026-01-05"
+    if kind == "checkbox":
+        return False
+    if kind == "select" and field.get("choices"):
+        return field["choices"][0]["value"]
+    return "x"
+
+
+def options_for(session: Any, agency_id: int, locale: str) -> OptionsFor:
+    """Choices of select, user and unit fields, scoped to the agency (people by role, optionally by unit)."""
+    from sqlalchemy import select
+
+    from app.org.models import RoleGrant, Unit, User
+
+    def options(field: dict[str, Any]) -> list[Choice]:
+        kind = field["type"]
+        if kind == "select":
+            return static_choices(field, locale)
+        if kind == "unit":
+            units = session.scalars(select(Unit).where(Unit.agency_id == agency_id).order_by(Unit.name))
+            return [Choice(unit.code, unit.name) for unit in units]
+        query = select(User).where(User.agency_id == agency_id, User.is_enabled.is_(True)).order_by(User.full_name)
+        if field.get("roles"):
+            query = query.where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role.in_(field["roles"]))))
+        if field.get("unit"):
+            query = query.join(Unit, Unit.id == User.unit_id).where(Unit.code == field["unit"])
+        return [
+            Choice(user.username, f"{user.full_name}" + (f" — {user.position}" if user.position else ""))
+            for user in session.scalars(query)
+        ]
+
+    return options
+
+
+def localized_fields(definition: dict[str, Any], locale: str) -> list[dict[str, Any]]:
+    """Fields with their label and help text in the user's language, for rendering."""
+    return [
+        {**field, "label_text": text(field.get("label", field["name"]), locale), "help_text": text(field.get("help"), locale)}
+        for field in definition["fields"]
+    ]

@@ -1,0 +1,363 @@
+"""Running instances: each advance is one locked load → run → save, with projection, history and timers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.engine import definitions, history, runtime
+from app.engine.models import HistoryEvent, InstanceStatus, OpenTask, ProcessDefinition, ProcessInstance
+from app.engine.results import Advance, Incident, OpenedTask
+from app.engine.scripting import ScriptContext, environment
+from app.errors import N_, Conflict, NotFound, PermissionDenied
+from app.jobs import enqueue_after_commit
+from app.org.models import Agency, Role, Unit, User
+from app.org.roles import role_for_lane
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Started:
+    instance: ProcessInstance
+    advance: Advance
+
+
+def start_instance(
+    session: Session,
+    agency: Agency,
+    process_key: str,
+    *,
+    business_key: str,
+    data: dict[str, Any],
+    actor: str,
+    now: datetime,
+) -> Started:
+    """Start the agency's newest version of a process (its own, else the default) and run it until it waits."""
+    definition = definitions.definition_for_start(session, agency.code, process_key)
+    context = ScriptContext(session, agency.id, now)
+    workflow = runtime.new_workflow(definitions.load_specs(session, definition.spec_hash), data, environment(context))
+    result = runtime.advance(workflow, lambda: None)
+    instance = ProcessInstance(
+        definition_id=definition.id,
+        spec_hash=definition.spec_hash,
+        agency_id=agency.id,
+        business_key=business_key,
+        state=result.state,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    events = [history.NewEvent("started", actor, detail=f"{definition.process_key} v{definition.version}",
+                               data_after=_public(data))]
+    _record(session, instance, result, context, events, now)
+    return Started(instance, result)
+
+
+def start_form(session: Session, agency: Agency, process_key: str) -> tuple[ProcessDefinition, dict[str, Any] | None]:
+    """The version a start would use now, and the form its start event names (None if it names none)."""
+    definition = definitions.definition_for_start(session, agency.code, process_key)
+    spec = definitions.load_specs(session, definition.spec_hash)[0]
+    for task_spec in spec.task_specs.values():
+        if type(task_spec).__name__ == "StartEvent":
+            name = ((task_spec.extensions or {}).get("properties") or {}).get("form")
+            return definition, definitions.form_of(definition, name) if name else None
+    return definition, None
+
+
+def task_for_user(session: Session, user: User, task_uuid: str) -> OpenTask:
+    """The open task if `user` may act on it; PermissionDenied or Conflict (already done) otherwise."""
+    rows = list(session.scalars(select(OpenTask).where(OpenTask.task_uuid == task_uuid)))
+    if not rows:
+        raise Conflict(N_("This task is no longer open: someone has already completed it, or it was withdrawn."))
+    for row in rows:
+        if _may_act(user, row):
+            return row
+    raise PermissionDenied(N_("This task is not assigned to you."))
+
+
+def _may_act(user: User, row: OpenTask) -> bool:
+    if row.agency_id != user.agency_id:
+        return False
+    if row.claimed_by_id is not None and row.claimed_by_id != user.id:
+        return False
+    if row.assignee_id is not None:
+        return row.assignee_id == user.id
+    if row.role is None or Role(row.role) not in user.roles:
+        return False
+    return row.unit_id is None or row.unit_id == user.unit_id
+
+
+def complete_task(
+    session: Session, user: User, task_uuid: str, values: dict[str, Any], *, now: datetime
+) -> ProcessInstance:
+    """Complete a user task with its cleaned form values; a stale or repeated submission is refused."""
+    row = task_for_user(session, user, task_uuid)
+    instance = _locked(session, row.instance_id)
+    context = ScriptContext(session, instance.agency_id, now)
+    workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), environment(context))
+    task = runtime.find_ready_user_task(workflow, task_uuid)
+    if task is None:
+        raise Conflict(N_("This task is no longer open: someone has already completed it, or it was withdrawn."))
+    before = {key: task.data.get(key) for key in values}
+
+    def act() -> None:
+        task.set_data(**values)
+        task.run()
+
+    result = runtime.advance(workflow, act)
+    event = history.NewEvent(
+        "task_completed",
+        user.username,
+        task_uuid,
+        row.bpmn_id,
+        row.name,
+        data_before=before,
+        data_after=values,
+    )
+    _record(session, instance, result, context, [event], now, completed_by=user.username)
+    return instance
+
+
+def fire_timers(session: Session, instance_id: int, *, now: datetime) -> bool:
+    """Fire whatever timers of the instance are due; a second run, or an early one, changes nothing."""
+    instance = _locked(session, instance_id)
+    if instance.status != InstanceStatus.RUNNING or instance.next_timer_at is None or instance.next_timer_at > now:
+        return False
+    context = ScriptContext(session, instance.agency_id, now)
+    workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), environment(context))
+    result = runtime.advance(workflow, workflow.refresh_timers)
+    _record(session, instance, result, context, [history.NewEvent("timer_fired", SYSTEM)], now)
+    return True
+
+
+def retry_incident(session: Session, admin: User, instance_id: int, *, now: datetime) -> ProcessInstance:
+    """Run the failed step again (after the data or the helpers it needs were fixed)."""
+    if not admin.has_role(Role.ADMIN):
+        raise PermissionDenied(N_("Only an administrator may retry a failed step."))
+    instance = _locked(session, instance_id)
+    if instance.agency_id != admin.agency_id:
+        raise PermissionDenied(N_("This process belongs to another agency."))
+    if instance.status != InstanceStatus.INCIDENT:
+        raise Conflict(N_("This process has no failed step to retry."))
+    context = ScriptContext(session, instance.agency_id, now)
+    workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), environment(context))
+    result = runtime.advance(workflow, lambda: runtime.retry_failed(workflow))
+    event = history.NewEvent("retried", admin.username, bpmn_id=instance.incident_task, detail=instance.incident_message)
+    _record(session, instance, result, context, [event], now)
+    return instance
+
+
+def due_instance_ids(session: Session, *, now: datetime) -> list[int]:
+    """Running instances whose next timer is due: what the sweep re-queues when Redis lost the schedule."""
+    query = select(ProcessInstance.id).where(
+        ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.next_timer_at <= now
+    )
+    return list(session.scalars(query))
+
+
+def incidents(session: Session, agency_id: int) -> list[ProcessInstance]:
+    query = (
+        select(ProcessInstance)
+        .where(ProcessInstance.agency_id == agency_id, ProcessInstance.status == InstanceStatus.INCIDENT)
+        .order_by(ProcessInstance.updated_at.desc())
+    )
+    return list(session.scalars(query))
+
+
+def claim_task(session: Session, user: User, task_uuid: str) -> None:
+    """Take a role's task for oneself, so that others holding the role no longer see it as free."""
+    row = task_for_user(session, user, task_uuid)
+    if row.claimed_by_id == user.id:
+        return
+    for candidate in session.scalars(select(OpenTask).where(OpenTask.task_uuid == row.task_uuid)):
+        candidate.claimed_by_id = user.id
+    session.flush()
+
+
+def release_task(session: Session, user: User, task_uuid: str) -> None:
+    row = task_for_user(session, user, task_uuid)
+    if row.claimed_by_id != user.id:
+        raise Conflict(N_("You have not claimed this task."))
+    for candidate in session.scalars(select(OpenTask).where(OpenTask.task_uuid == row.task_uuid)):
+        candidate.claimed_by_id = None
+    session.flush()
+
+
+def history_of(session: Session, instance_id: int) -> list[HistoryEvent]:
+    query = select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
+    return list(session.scalars(query.order_by(HistoryEvent.seq)))
+
+
+def has_taken_part(session: Session, user: User, instance_id: int) -> bool:
+    """Whether `user` acted in the instance or may act on one of its open tasks."""
+    acted = select(HistoryEvent.id).where(HistoryEvent.instance_id == instance_id, HistoryEvent.actor == user.username)
+    if session.scalar(acted.limit(1)) is not None:
+        return True
+    rows = session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id))
+    return any(_may_act(user, row) for row in rows)
+
+
+def open_tasks_of(session: Session, instance_id: int) -> list[OpenTask]:
+    return list(session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id).order_by(OpenTask.id)))
+
+
+# --- recording an advance ---------------------------------------------------------------------------------
+
+
+def _locked(session: Session, instance_id: int) -> ProcessInstance:
+    """The instance row, locked until commit: concurrent advances of one instance run one after the other."""
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+    instance = session.scalars(query.execution_options(populate_existing=True)).first()
+    if instance is None:
+        raise NotFound(N_("No such process."))
+    return instance
+
+
+def _record(
+    session: Session,
+    instance: ProcessInstance,
+    result: Advance,
+    context: ScriptContext,
+    events: list[history.NewEvent],
+    now: datetime,
+    completed_by: str = "",
+) -> None:
+    incident = result.incident
+    rows: list[OpenTask] = []
+    for opened in result.opened:
+        projected, problem = _project(session, instance, opened, context, now)
+        rows += projected
+        incident = incident or problem
+    closed = [task.task_uuid for task in result.closed]
+    if closed:
+        session.execute(delete(OpenTask).where(OpenTask.task_uuid.in_(closed)))
+    session.add_all(rows)
+    for task in result.closed:
+        if not (completed_by and task.state == "COMPLETED" and events and events[0].task_uuid == task.task_uuid):
+            events.append(history.NewEvent("task_closed", SYSTEM, task.task_uuid, task.bpmn_id, task.name, detail=task.state))
+    for opened in result.opened:
+        assigned = ", ".join(sorted({_candidate_label(row) for row in rows if row.task_uuid == opened.task_uuid}))
+        events.append(history.NewEvent("task_opened", SYSTEM, opened.task_uuid, opened.bpmn_id, opened.name, detail=assigned))
+    for thrown in result.events:
+        events.append(history.NewEvent("event_thrown", SYSTEM, detail=f"{thrown.kind} {thrown.name} {thrown.code}".strip()))
+    if incident is not None:
+        events.append(history.NewEvent("incident", SYSTEM, bpmn_id=incident.bpmn_id, detail=incident.message))
+    instance.state = result.state
+    instance.revision += 1
+    instance.updated_at = now
+    previous_timer = instance.next_timer_at
+    instance.next_timer_at = result.next_timer_at
+    if incident is not None:
+        instance.status = InstanceStatus.INCIDENT
+        instance.incident_message, instance.incident_task = incident.message[:4000], incident.bpmn_id
+    elif result.is_completed:
+        instance.status, instance.completed_at = InstanceStatus.COMPLETED, now
+        instance.incident_message = instance.incident_task = ""
+    else:
+        instance.status = InstanceStatus.RUNNING
+        instance.incident_message = instance.incident_task = ""
+    if result.is_completed:
+        events.append(history.NewEvent("completed", SYSTEM))
+    session.add_all(history.chain(instance, events, now))
+    session.flush()
+    if instance.next_timer_at is not None and instance.next_timer_at != previous_timer:
+        from app.engine.jobs import wake_instance
+
+        enqueue_after_commit(wake_instance, instance.id, at=instance.next_timer_at)
+
+
+def _candidate_label(row: OpenTask) -> str:
+    if row.assignee_id is not None:
+        return f"user:{row.assignee_id}"
+    return f"role:{row.role}" + (f"@unit:{row.unit_id}" if row.unit_id else "")
+
+
+def _project(
+    session: Session, instance: ProcessInstance, opened: OpenedTask, context: ScriptContext, now: datetime
+) -> tuple[list[OpenTask], Incident | None]:
+    """Inbox rows for a newly opened user task: its candidates, due time, priority and title."""
+    env = environment(context)
+    values: dict[str, Any] = {}
+    problem: Incident | None = None
+    for key in ("assignee", "unit", "due", "priority", "title"):
+        expression = opened.properties.get(key)
+        if expression:
+            try:
+                values[key] = env.evaluate(expression, dict(opened.data))
+            except Exception as error:  # noqa: BLE001 - a designer's expression: reported as an incident
+                problem = problem or Incident(opened.bpmn_id, f"{key}: {type(error).__name__}: {error}")
+    base = {
+        "instance_id": instance.id,
+        "agency_id": instance.agency_id,
+        "task_uuid": opened.task_uuid,
+        "bpmn_id": opened.bpmn_id,
+        "name": opened.name[:200],
+        "form": opened.form,
+        "priority": _priority(values.get("priority", opened.data.get("urgency", 0))),
+        "due_at": _due(values.get("due")),
+        "opened_at": now,
+        "title": str(values.get("title") or opened.data.get("subject") or "")[:500],
+    }
+    assignees = values.get("assignee")
+    if assignees:
+        names = [assignees] if isinstance(assignees, str) else [str(name) for name in assignees]
+        users = list(session.scalars(select(User).where(User.username.in_(names), User.agency_id == instance.agency_id)))
+        missing = set(names) - {user.username for user in users}
+        if missing:
+            problem = problem or Incident(opened.bpmn_id, f"assignee: no user {', '.join(sorted(missing))} in this agency")
+        return [OpenTask(**base, assignee_id=user.id) for user in users], problem
+    role = role_for_lane(opened.lane)
+    if role is None:
+        return [], problem or Incident(opened.bpmn_id, f"lane {opened.lane!r} names no role and no assignee is given")
+    unit_id = None
+    if values.get("unit"):
+        unit_id = session.scalar(select(Unit.id).where(Unit.agency_id == instance.agency_id, Unit.code == str(values["unit"])))
+        if unit_id is None:
+            problem = problem or Incident(opened.bpmn_id, f"unit: no unit {values['unit']} in this agency")
+    return [OpenTask(**base, role=role.value, unit_id=unit_id)], problem
+
+
+def _priority(value: Any) -> int:
+    try:
+        return max(0, min(4, int(value)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _due(value: Any) -> datetime | None:
+    """A due time from BPMN: an ISO instant, or a date meaning the end of that working day (17:00)."""
+    if not value:
+        return None
+    text = str(value)
+    if len(text) == 10:
+        return datetime.combine(date.fromisoformat(text), time(17), clock.VN).astimezone(UTC)
+    return clock.parse_instant(text)
+
+
+def _public(data: dict[str, Any]) -> dict[str, Any]:
+    """Start data as recorded in history: JSON-safe, without large blobs."""
+    return {key: value for key, value in json.loads(json.dumps(data, default=str)).items() if len(str(value)) < 2000}
+
+
+def visible_to(user: User) -> Callable[[Any], Any]:
+    """A WHERE clause over OpenTask for the rows `user` may see: assigned, or a role they hold in scope."""
+
+    def clause(model: Any = OpenTask) -> Any:
+        role_values = [role.value for role in user.roles]
+        by_role = (
+            (model.assignee_id.is_(None))
+            & (model.role.in_(role_values))
+            & (or_(model.unit_id.is_(None), model.unit_id == user.unit_id))
+        )
+        return (model.agency_id == user.agency_id) & (or_(model.assignee_id == user.id, by_role))
+
+    return clause

@@ -1,0 +1,86 @@
+"""Domain errors with translatable messages, and their mapping to HTTP pages and JSON."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; it is translated where it is shown (views, CLI)."""
+    return message
+
+
+class DomainError(Exception):
+    status = 400
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+    def translated(self) -> str:
+        from flask_babel import gettext
+
+        return gettext(self.message, **self.params)
+
+
+class PermissionDenied(DomainError):
+    status = 403
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    """A stale or repeated submission, or a concurrent change that won."""
+
+    status = 409
+
+
+class InvalidInput(DomainError):
+    status = 422
+
+    def __init__(self, message: str, field_errors: dict[str, str | list[str]] | None = None, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.field_errors = field_errors or {}
+
+
+def translated_field_errors(error: InvalidInput) -> dict[str, str]:
+    """Field errors in the user's language; a list of rules becomes one line."""
+    from flask_babel import gettext
+
+    return {
+        key: "; ".join(gettext(item) for item in value) if isinstance(value, list) else gettext(value)
+        for key, value in error.field_errors.items()
+    }
+
+
+class InvalidDefinition(DomainError):
+    """A BPMN file or form definition that cannot be deployed; `problems` name element and fault."""
+
+    status = 422
+
+    def __init__(self, message: str, problems: list[Any] | None = None, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.problems = problems or []
+
+
+def register_error_handlers(app: Flask) -> None:
+    from flask import jsonify, render_template, request
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Any:
+        message = error.translated()
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(error=message), error.status
+        return render_template("error.html", message=message, status=error.status), error.status
+
+    for status in (400, 403, 404, 405, 413):
+
+        @app.errorhandler(status)
+        def _http_error(error: Any, status: int = status) -> Any:
+            return render_template("error.html", message=None, status=status), status

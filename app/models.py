@@ -1,0 +1,22 @@
+"""The one explicit list of model modules, imported by create_app so metadata is complete for Alembic."""
+
+from app.documents.models import Attachment, IncomingDocument, Register
+from app.engine.models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, ProcessSpec
+from app.org.models import Agency, RoleGrant, Unit, User
+from app.worktime.models import CalendarDay
+
+__all__ = [
+    "Agency",
+    "Attachment",
+    "CalendarDay",
+    "HistoryEvent",
+    "IncomingDocument",
+    "OpenTask",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "ProcessSpec",
+    "Register",
+    "RoleGrant",
+    "Unit",
+    "User",
+]

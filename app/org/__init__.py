@@ -1,0 +1,1 @@
+"""Agencies, units, users and their roles, delegations, login and the password policy."""

