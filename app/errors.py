@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,9 +45,9 @@ class Conflict(DomainError):
 class InvalidInput(DomainError):
     status = 422
 
-    def __init__(self, message: str, field_errors: dict[str, str | list[str]] | None = None, **params: Any) -> None:
+    def __init__(self, message: str, field_errors: Mapping[str, str | list[str]] | None = None, **params: Any) -> None:
         super().__init__(message, **params)
-        self.field_errors = field_errors or {}
+        self.field_errors = dict(field_errors or {})
 
 
 def translated_field_errors(error: InvalidInput) -> dict[str, str]:

@@ -49,7 +49,7 @@ def enqueue_after_commit(job: Callable[..., Any], *ids: int, at: datetime | None
                 queue().enqueue(job, *ids)
             else:
                 queue().enqueue_at(at, job, *ids)
-        except Exception:  # noqa: BLE001
+        except Exception:
             # Redis is only the schedule: the database holds the due time and the worker's sweep
             # re-queues it, so a lost Redis must not fail a committed user action.
             import logging

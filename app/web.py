@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, flash, redirect, request, session, url_for
-from flask_babel import format_datetime, gettext, lazy_gettext
+from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -45,8 +45,13 @@ def init_app(app: Flask) -> None:
         if last_seen is not None and now - datetime.fromisoformat(last_seen) > idle:
             logout_user()
             session.clear()
-            flash(gettext("Your session was locked after %(minutes)s idle minutes. Please log in again.",
-                          minutes=app.config["SESSION_IDLE_MINUTES"]), "warning")
+            flash(
+                gettext(
+                    "Your session was locked after %(minutes)s idle minutes. Please log in again.",
+                    minutes=app.config["SESSION_IDLE_MINUTES"],
+                ),
+                "warning",
+            )
             return redirect(url_for("org.login", next=request.full_path if request.method == "GET" else None))
         session["last_seen"] = now.isoformat()
         if current_user.must_change_password and request.endpoint not in OPEN_ENDPOINTS:
@@ -56,6 +61,8 @@ def init_app(app: Flask) -> None:
     @app.get("/")
     def index() -> Response:
         return redirect(url_for("inbox.show_inbox"))
+
+    app.jinja_env.globals["get_locale"] = get_locale
 
     @app.template_filter("local_time")
     def _local_time(value: datetime | None, pattern: str = "dd/MM/yyyy HH:mm") -> str:

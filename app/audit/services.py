@@ -51,7 +51,9 @@ def verify_all(session: Session) -> Verification:
     return Verification(instance_total, count, broken)
 
 
-def timeline(session: Session, auditor: User, instance_id: int) -> tuple[ProcessInstance, list[HistoryEvent], BrokenLink | None]:
+def timeline(
+    session: Session, auditor: User, instance_id: int
+) -> tuple[ProcessInstance, list[HistoryEvent], BrokenLink | None]:
     if not auditor.roles & AUDIT_ROLES:
         raise PermissionDenied(N_("Only auditors and administrators see process timelines."))
     instance = session.get(ProcessInstance, instance_id)

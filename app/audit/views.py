@@ -23,6 +23,4 @@ def list_instances() -> str:
 @login_required
 def show_timeline(instance_id: int) -> str:
     instance, events, broken = services.timeline(db.session(), current_user, instance_id)
-    return render_template(
-        "audit/timeline.html", instance=instance, events=events, broken=broken, loads=json.loads
-    )
+    return render_template("audit/timeline.html", instance=instance, events=events, broken=broken, loads=json.loads)

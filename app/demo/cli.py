@@ -32,8 +32,10 @@ def load_province(session: Session) -> None:
     now = clock.now()
     definitions.sync(
         session,
-        processes_dir=current_app.config["PROCESSES_DIR"], forms_dir=current_app.config["FORMS_DIR"],
-        actor="demo", now=now,
+        processes_dir=current_app.config["PROCESSES_DIR"],
+        forms_dir=current_app.config["FORMS_DIR"],
+        actor="demo",
+        now=now,
     )
     parent: Agency | None = None
     for spec in AGENCIES:
@@ -49,15 +51,30 @@ def load_province(session: Session) -> None:
         session.flush()
         for local, full_name, position, roles, unit_code in spec["people"]:
             org.create_user(
-                session, agency, username(spec, local), full_name, PASSWORD, roles,
-                unit=units.get(unit_code) if unit_code else None, position=position,
+                session,
+                agency,
+                username(spec, local),
+                full_name,
+                PASSWORD,
+                roles,
+                unit=units.get(unit_code) if unit_code else None,
+                position=position,
             )
         clerk = session.scalar(select(User).where(User.username == username(spec, "vanthu")))
+        assert clerk is not None
         for offset, (organ, number_symbol, type_name, subject, urgency) in enumerate(DOCUMENTS):
             values = {
-                "organ_name": organ, "number_symbol": number_symbol, "issued_date": (now - timedelta(days=3)).date().isoformat(),
-                "type_name": type_name, "subject": subject, "urgency": urgency, "page_amount": 2 + offset,
-                "signer_position": "", "signer_name": "", "due_date": None, "description": "",
+                "organ_name": organ,
+                "number_symbol": number_symbol,
+                "issued_date": (now - timedelta(days=3)).date().isoformat(),
+                "type_name": type_name,
+                "subject": subject,
+                "urgency": urgency,
+                "page_amount": 2 + offset,
+                "signer_position": "",
+                "signer_name": "",
+                "due_date": None,
+                "description": "",
             }
             register_incoming(session, clerk, values, [], now=now)
 

@@ -82,6 +82,12 @@ AGENCIES: list[dict[str, Any]] = [
 # Incoming documents registered by each agency's clerk at load time (organ, number, type, subject, urgency).
 DOCUMENTS: list[tuple[str, str, str, str, int]] = [
     ("Bộ Nội vụ", "4120/BNV-CCVC", "Công văn", "Về việc báo cáo số lượng công chức, viên chức năm 2026", 0),
-    ("Ủy ban nhân dân tỉnh Kon Tum", "812/QĐ-UBND", "Quyết định", "Về việc phê duyệt kế hoạch chuyển đổi số năm 2027", 1),
+    (
+        "Ủy ban nhân dân tỉnh Kon Tum",
+        "812/QĐ-UBND",
+        "Quyết định",
+        "Về việc phê duyệt kế hoạch chuyển đổi số năm 2027",
+        1,
+    ),
     ("Văn phòng Chính phủ", "95/CĐ-TTg", "Công điện", "Về việc ứng phó với bão số 13", 3),
 ]

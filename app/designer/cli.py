@@ -30,8 +30,13 @@ def deploy_command(file: Path, agency_code: str) -> None:
             if agency_code != DEFAULT_SCOPE:
                 agency_by_code(session, agency_code)
             definition, is_new = definitions.deploy(
-                session, file.name, file.read_bytes(), scope=agency_code,
-                forms_dir=current_app.config["FORMS_DIR"], actor="cli", now=clock.now(),
+                session,
+                file.name,
+                file.read_bytes(),
+                scope=agency_code,
+                forms_dir=current_app.config["FORMS_DIR"],
+                actor="cli",
+                now=clock.now(),
             )
     except InvalidDefinition as error:
         click.echo(f"REFUSED {file.name}: {error}", err=True)
@@ -51,8 +56,11 @@ def sync_command() -> None:
     try:
         with transaction() as session:
             deployed = definitions.sync(
-                session, processes_dir=current_app.config["PROCESSES_DIR"],
-                forms_dir=current_app.config["FORMS_DIR"], actor="cli", now=clock.now(),
+                session,
+                processes_dir=current_app.config["PROCESSES_DIR"],
+                forms_dir=current_app.config["FORMS_DIR"],
+                actor="cli",
+                now=clock.now(),
             )
     except InvalidDefinition as error:
         click.echo(f"REFUSED: {error}", err=True)

@@ -43,19 +43,28 @@ def upload_version() -> Response | tuple[str, int]:
     try:
         with transaction() as session:
             definition, is_new = services.deploy_for_agency(
-                session, current_user, upload.filename, upload.read(),
-                forms_dir=current_app.config["FORMS_DIR"], now=clock.now(),
+                session,
+                current_user,
+                upload.filename,
+                upload.read(),
+                forms_dir=current_app.config["FORMS_DIR"],
+                now=clock.now(),
             )
     except InvalidDefinition as error:
         problems = [problem.render(gettext) for problem in error.problems]
         flash(error.translated(), "error")
         versions = definitions.versions(db.session())
         return render_template(
-            "designer/versions.html", versions=versions, counts=definitions.instance_counts(db.session()),
+            "designer/versions.html",
+            versions=versions,
+            counts=definitions.instance_counts(db.session()),
             problems=problems,
         ), 422
     if is_new:
-        flash(gettext("Deployed %(key)s version %(version)s.", key=definition.process_key, version=definition.version), "success")
+        flash(
+            gettext("Deployed %(key)s version %(version)s.", key=definition.process_key, version=definition.version),
+            "success",
+        )
     else:
         flash(gettext("Nothing changed: this file is already the latest version."), "success")
     return redirect(url_for("designer.list_versions"))

@@ -32,7 +32,4 @@ def incoming_list(session: Session, agency_id: int, *, year: int | None = None, 
             names = steps.setdefault(task.instance_id, [])
             if task.name not in names:
                 names.append(task.name)
-    return [
-        IncomingRow(document, status or "", steps.get(document.instance_id or 0, []))
-        for document, status in rows
-    ]
+    return [IncomingRow(document, status or "", steps.get(document.instance_id or 0, [])) for document, status in rows]

@@ -23,8 +23,25 @@ from app.errors import N_, InvalidInput, NotFound, PermissionDenied
 from app.org.models import Role, User
 
 INCOMING_PROCESS = "incoming"
-ALLOWED_EXTENSIONS = {".txt", ".rtf", ".doc", ".docx", ".odt", ".pdf", ".csv", ".xls", ".xlsx", ".ods",
-                      ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp"}  # DOC-1
+ALLOWED_EXTENSIONS = {
+    ".txt",
+    ".rtf",
+    ".doc",
+    ".docx",
+    ".odt",
+    ".pdf",
+    ".csv",
+    ".xls",
+    ".xlsx",
+    ".ods",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".tif",
+    ".tiff",
+    ".gif",
+    ".bmp",
+}  # DOC-1
 MAX_FILE_BYTES = 50 * 1024 * 1024  # DOC-2
 MAX_NAME_LENGTH = 50
 CORE_FIELDS = {"organ_name", "number_symbol", "issued_date", "type_name", "subject", "urgency", "page_amount"}
@@ -150,8 +167,13 @@ def register_incoming(
         "registered_by": clerk.username,
     }
     started = engine.start_instance(
-        session, clerk.agency, INCOMING_PROCESS, business_key=f"incoming:{document.id}", data=data,
-        actor=clerk.username, now=now,
+        session,
+        clerk.agency,
+        INCOMING_PROCESS,
+        business_key=f"incoming:{document.id}",
+        data=data,
+        actor=clerk.username,
+        now=now,
     )
     document.instance_id = started.instance.id
     session.flush()

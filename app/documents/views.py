@@ -55,8 +55,12 @@ def register_incoming() -> str | WerkzeugResponse | tuple[str, int]:
     except InvalidInput as error:
         flash(error.translated(), "error")
         return render_template(
-            "documents/register.html", form=form, fields=fields, options=options,
-            values=request.form.to_dict(), errors=translated_field_errors(error),
+            "documents/register.html",
+            form=form,
+            fields=fields,
+            options=options,
+            values=request.form.to_dict(),
+            errors=translated_field_errors(error),
         ), 422
     flash(gettext("Registered as incoming no. %(number)s.", number=document.arrival_number), "success")
     return redirect(url_for("documents.show_incoming", document_id=document.id))
@@ -88,6 +92,8 @@ def download_attachment(attachment_id: int) -> Response:
     import io
 
     return send_file(
-        io.BytesIO(attachment.content), mimetype=attachment.content_type, as_attachment=True,
+        io.BytesIO(attachment.content),
+        mimetype=attachment.content_type,
+        as_attachment=True,
         download_name=attachment.file_name,
     )

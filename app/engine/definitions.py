@@ -92,14 +92,22 @@ def sync(session: Session, *, processes_dir: str, forms_dir: str, actor: str, no
     deployed = []
     for source in source_files(processes_dir):
         definition, is_new = deploy(
-            session, source.path.name, source.path.read_bytes(), scope=source.scope, forms_dir=forms_dir, actor=actor, now=now
+            session,
+            source.path.name,
+            source.path.read_bytes(),
+            scope=source.scope,
+            forms_dir=forms_dir,
+            actor=actor,
+            now=now,
         )
         if is_new:
             deployed.append(definition)
     return deployed
 
 
-def latest_definition(session: Session, scope: str, process_key: str, *, fall_back: bool = True) -> ProcessDefinition | None:
+def latest_definition(
+    session: Session, scope: str, process_key: str, *, fall_back: bool = True
+) -> ProcessDefinition | None:
     """The newest version for the agency, else (with fall_back) the newest default version."""
     for candidate in (scope, DEFAULT_SCOPE) if fall_back else (scope,):
         newest = (
@@ -134,9 +142,7 @@ def versions(session: Session) -> list[ProcessDefinition]:
 def instance_counts(session: Session) -> dict[int, int]:
     from app.engine.models import ProcessInstance
 
-    rows = session.execute(
-        select(ProcessInstance.definition_id, func.count()).group_by(ProcessInstance.definition_id)
-    )
+    rows = session.execute(select(ProcessInstance.definition_id, func.count()).group_by(ProcessInstance.definition_id))
     return {definition_id: count for definition_id, count in rows.tuples()}
 
 

@@ -129,7 +129,7 @@ def _typed(field: dict[str, Any], given: Any, options_for: OptionsFor) -> Any:
             number = int(given)
         except (TypeError, ValueError):
             raise ValueError(N_("Enter a whole number.")) from None
-        if "min" in field and number < int(field["min"]) or "max" in field and number > int(field["max"]):
+        if ("min" in field and number < int(field["min"])) or ("max" in field and number > int(field["max"])):
             raise ValueError(N_("Out of the allowed range."))
         return number
     if kind == "date":
@@ -192,6 +192,10 @@ def options_for(session: Any, agency_id: int, locale: str) -> OptionsFor:
 def localized_fields(definition: dict[str, Any], locale: str) -> list[dict[str, Any]]:
     """Fields with their label and help text in the user's language, for rendering."""
     return [
-        {**field, "label_text": text(field.get("label", field["name"]), locale), "help_text": text(field.get("help"), locale)}
+        {
+            **field,
+            "label_text": text(field.get("label", field["name"]), locale),
+            "help_text": text(field.get("help"), locale),
+        }
         for field in definition["fields"]
     ]

@@ -55,7 +55,9 @@ def lint(file_name: str, xml: bytes, load_form: FormLoader, reserved: set[str]) 
     try:
         tree = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as error:
-        return None, [Problem(file_name, N_("The file is not well-formed XML: %(error)s"), {"error": error.msg}, error.lineno)]
+        return None, [
+            Problem(file_name, N_("The file is not well-formed XML: %(error)s"), {"error": error.msg}, error.lineno)
+        ]
 
     def line_of(element_id: str) -> int | None:
         hits = tree.xpath("//*[@id=$id]", id=element_id) if element_id else []
@@ -70,14 +72,20 @@ def lint(file_name: str, xml: bytes, load_form: FormLoader, reserved: set[str]) 
             executable = tree.xpath("//*[local-name()='process'][@isExecutable='true']/@id")
             if len(executable) != 1:
                 return None, [
-                    Problem(file_name, N_("Name the file after its main process id (one of %(ids)s)."), {"ids": ", ".join(ids)})
+                    Problem(
+                        file_name,
+                        N_("Name the file after its main process id (one of %(ids)s)."),
+                        {"ids": ", ".join(ids)},
+                    )
                 ]
             process_key = str(executable[0])
         spec = parser.get_spec(process_key)
         subprocess_specs = parser.get_subprocess_specs(process_key)
     except ValidationException as error:
         line = error.line_number or line_of(error.id)
-        return None, [Problem(error.id or file_name, N_("Invalid BPMN: %(error)s"), {"error": str(error).strip()}, line or None)]
+        return None, [
+            Problem(error.id or file_name, N_("Invalid BPMN: %(error)s"), {"error": str(error).strip()}, line or None)
+        ]
     except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError) as error:
         return None, [Problem(file_name, N_("Invalid BPMN: %(error)s"), {"error": str(error).strip()})]
 
@@ -95,9 +103,7 @@ def lint(file_name: str, xml: bytes, load_form: FormLoader, reserved: set[str]) 
         for task_spec in process.task_specs.values():
             problems += _check_task(task_spec, known_names, forms)
     problems += _check_gateways(tree)
-    problems = [
-        Problem(p.element, p.message, p.params, p.line or line_of(p.element)) for p in problems
-    ]
+    problems = [Problem(p.element, p.message, p.params, p.line or line_of(p.element)) for p in problems]
     name = str(tree.xpath("string(//*[local-name()='process'][@id=$id]/@name)", id=process_key)) or process_key
     return Parsed(process_key, name, spec, subprocess_specs, forms), problems
 
@@ -160,13 +166,13 @@ def _check_task(task_spec: Any, known_names: set[str], forms: dict[str, dict[str
     for source in _scripts(task_spec):
         problems += _compiles(element, source, "exec", N_("The script does not compile: %(error)s"))
     for condition, _target in getattr(task_spec, "cond_task_specs", []) or []:
-        source = getattr(condition, "args", [None])[0] if condition is not None else None
-        if isinstance(source, str):
-            problems += _compiles(element, source, "eval", N_("A condition does not compile: %(error)s"))
+        expression = getattr(condition, "args", [None])[0] if condition is not None else None
+        if isinstance(expression, str):
+            problems += _compiles(element, expression, "eval", N_("A condition does not compile: %(error)s"))
     for attribute in ("cardinality", "condition"):
-        source = getattr(task_spec, attribute, None)
-        if isinstance(source, str):
-            problems += _compiles(element, source, "eval", N_("An expression does not compile: %(error)s"))
+        expression = getattr(task_spec, attribute, None)
+        if isinstance(expression, str):
+            problems += _compiles(element, expression, "eval", N_("An expression does not compile: %(error)s"))
     for key in EXPRESSION_PROPERTIES:
         if properties.get(key):
             problems += _compiles(
@@ -207,18 +213,38 @@ def _check_timer(element: str, definition: TimerEventDefinition, known_names: se
         missing = str(error).split("'")[1] if "'" in str(error) else ""
         if missing in known_names:
             return []  # depends on data a form or script provides: checked when it runs
-        return [Problem(element, N_("The timer expression uses %(name)s, which no form or script provides."), {"name": missing})]
-    except Exception as error:  # noqa: BLE001 - any failure of a designer's expression is reported
-        return [Problem(element, N_("The timer expression does not evaluate: %(error)s"), {"error": f"{type(error).__name__}: {error}"})]
+        return [
+            Problem(
+                element, N_("The timer expression uses %(name)s, which no form or script provides."), {"name": missing}
+            )
+        ]
+    except Exception as error:
+        return [
+            Problem(
+                element,
+                N_("The timer expression does not evaluate: %(error)s"),
+                {"error": f"{type(error).__name__}: {error}"},
+            )
+        ]
     try:
         if isinstance(definition, CycleTimerEventDefinition):
             if not BOUNDED_CYCLE.match(str(value)):
-                return [Problem(element, N_("A repeating timer must be bounded, e.g. \"R5/PT1H\", not %(value)s."), {"value": value})]
+                return [
+                    Problem(
+                        element,
+                        N_('A repeating timer must be bounded, e.g. "R5/PT1H", not %(value)s.'),
+                        {"value": value},
+                    )
+                ]
             TimerEventDefinition.parse_iso_recurring_interval(str(value))
         else:
             TimerEventDefinition.parse_time_or_duration(str(value))
-    except Exception:  # noqa: BLE001
-        return [Problem(element, N_("The timer value %(value)s is not an ISO 8601 date, duration or cycle."), {"value": value})]
+    except Exception:
+        return [
+            Problem(
+                element, N_("The timer value %(value)s is not an ISO 8601 date, duration or cycle."), {"value": value}
+            )
+        ]
     return []
 
 

@@ -45,8 +45,8 @@ class _ClockTime:
 
 def install() -> None:
     """Point SpiffWorkflow at app.clock and lift its task-depth limit (called once by create_app)."""
-    spiff_timer.datetime = _ClockDatetime  # type: ignore[misc]
-    spiff_task.time = _ClockTime  # type: ignore[assignment]
+    spiff_timer.datetime = _ClockDatetime
+    spiff_task.time = _ClockTime
     # Task iteration silently stops at depth 1000 (a loop of ~330 rounds then looks completed). State is
     # compacted on every save so real trees stay shallow; this is the second guard.
     for cls in (TaskIterator, BpmnTaskIterator):
@@ -60,7 +60,7 @@ def install() -> None:
 # --- serialization ----------------------------------------------------------------------------------------
 
 
-class _StateConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+class _StateConverter(BpmnWorkflowConverter):
     """The workflow without its spec: specs are stored once per content hash and cached in memory."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
@@ -197,7 +197,7 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
 def find_ready_user_task(workflow: BpmnWorkflow, task_uuid: str) -> Task | None:
     try:
         task = workflow.get_task_from_id(UUID(task_uuid))
-    except Exception:  # noqa: BLE001 - an unknown id of any shape means the same: no such open task
+    except Exception:
         return None
     if task is None or task.state != TaskState.READY or not task.task_spec.manual:
         return None
@@ -216,7 +216,7 @@ def advance(workflow: BpmnWorkflow, action: Callable[[], None]) -> Advance:
         workflow.do_engine_steps()
     except WorkflowException as error:
         incident = _incident(error)
-    except Exception as error:  # noqa: BLE001 - a designer's script may raise anything; it becomes an incident
+    except Exception as error:
         incident = Incident(bpmn_id="", message=f"{type(error).__name__}: {error}")
     if incident is None:
         errored = workflow.get_tasks(state=TaskState.ERROR)
@@ -283,9 +283,7 @@ def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
     due_times = []
     for task in workflow.get_tasks(state=TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
-        definitions = (
-            definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
-        )
+        definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
         if not any(isinstance(item, TimerEventDefinition) for item in definitions):
             continue
         value = task.internal_data.get("event_value")
@@ -304,4 +302,3 @@ def retry_failed(workflow: BpmnWorkflow) -> None:
     for task in workflow.get_tasks(state=TaskState.FUTURE):
         if task.parent is not None and task.parent.state == TaskState.COMPLETED:
             task._update()
-

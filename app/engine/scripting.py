@@ -25,8 +25,8 @@ from RestrictedPython.Guards import (
     guarded_unpack_sequence,
     safer_getattr,
 )
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
 from app import clock
 from app.errors import N_, InvalidInput
@@ -87,7 +87,7 @@ def compile_source(source: str, mode: str) -> CodeType:
     return result.code
 
 
-class RestrictedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
+class RestrictedEnvironment(TaskDataEnvironment):
     """RestrictedPython for every expression; each script gets private copies of nested values.
 
     SpiffWorkflow 3.2 shares nested task data between tasks, so a script that mutated a dict in place
@@ -217,6 +217,11 @@ def helper_names() -> set[str]:
     """Names a form field or data key must not take (SpiffWorkflow refuses data that shadows a helper)."""
     probe = ScriptContext(session=None, agency_id=0, now=clock.now())  # type: ignore[arg-type]
     return set(builtin_helpers(probe)) | set(_registered)
+
+
+def script_engine(context: ScriptContext) -> PythonScriptEngine:
+    """The engine SpiffWorkflow runs scripts, conditions and timer expressions with during one advance."""
+    return PythonScriptEngine(environment=environment(context))
 
 
 def environment(context: ScriptContext) -> RestrictedEnvironment:

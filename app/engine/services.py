@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.engine import definitions, history, runtime
 from app.engine.models import HistoryEvent, InstanceStatus, OpenTask, ProcessDefinition, ProcessInstance
 from app.engine.results import Advance, Incident, OpenedTask
-from app.engine.scripting import ScriptContext, environment
+from app.engine.scripting import ScriptContext, environment, script_engine
 from app.errors import N_, Conflict, NotFound, PermissionDenied
 from app.jobs import enqueue_after_commit
 from app.org.models import Agency, Role, Unit, User
@@ -43,7 +42,7 @@ def start_instance(
     """Start the agency's newest version of a process (its own, else the default) and run it until it waits."""
     definition = definitions.definition_for_start(session, agency.code, process_key)
     context = ScriptContext(session, agency.id, now)
-    workflow = runtime.new_workflow(definitions.load_specs(session, definition.spec_hash), data, environment(context))
+    workflow = runtime.new_workflow(definitions.load_specs(session, definition.spec_hash), data, script_engine(context))
     result = runtime.advance(workflow, lambda: None)
     instance = ProcessInstance(
         definition_id=definition.id,
@@ -56,8 +55,11 @@ def start_instance(
     )
     session.add(instance)
     session.flush()
-    events = [history.NewEvent("started", actor, detail=f"{definition.process_key} v{definition.version}",
-                               data_after=_public(data))]
+    events = [
+        history.NewEvent(
+            "started", actor, detail=f"{definition.process_key} v{definition.version}", data_after=_public(data)
+        )
+    ]
     _record(session, instance, result, context, events, now)
     return Started(instance, result)
 
@@ -103,7 +105,7 @@ def complete_task(
     row = task_for_user(session, user, task_uuid)
     instance = _locked(session, row.instance_id)
     context = ScriptContext(session, instance.agency_id, now)
-    workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), environment(context))
+    workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), script_engine(context))
     task = runtime.find_ready_user_task(workflow, task_uuid)
     if task is None:
         raise Conflict(N_("This task is no longer open: someone has already completed it, or it was withdrawn."))
@@ -133,7 +135,7 @@ def fire_timers(session: Session, instance_id: int, *, now: datetime) -> bool:
     if instance.status != InstanceStatus.RUNNING or instance.next_timer_at is None or instance.next_timer_at > now:
         return False
     context = ScriptContext(session, instance.agency_id, now)
-    workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), environment(context))
+    workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), script_engine(context))
     result = runtime.advance(workflow, workflow.refresh_timers)
     _record(session, instance, result, context, [history.NewEvent("timer_fired", SYSTEM)], now)
     return True
@@ -149,9 +151,11 @@ def retry_incident(session: Session, admin: User, instance_id: int, *, now: date
     if instance.status != InstanceStatus.INCIDENT:
         raise Conflict(N_("This process has no failed step to retry."))
     context = ScriptContext(session, instance.agency_id, now)
-    workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), environment(context))
+    workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), script_engine(context))
     result = runtime.advance(workflow, lambda: runtime.retry_failed(workflow))
-    event = history.NewEvent("retried", admin.username, bpmn_id=instance.incident_task, detail=instance.incident_message)
+    event = history.NewEvent(
+        "retried", admin.username, bpmn_id=instance.incident_task, detail=instance.incident_message
+    )
     _record(session, instance, result, context, [event], now)
     return instance
 
@@ -243,12 +247,18 @@ def _record(
     session.add_all(rows)
     for task in result.closed:
         if not (completed_by and task.state == "COMPLETED" and events and events[0].task_uuid == task.task_uuid):
-            events.append(history.NewEvent("task_closed", SYSTEM, task.task_uuid, task.bpmn_id, task.name, detail=task.state))
+            events.append(
+                history.NewEvent("task_closed", SYSTEM, task.task_uuid, task.bpmn_id, task.name, detail=task.state)
+            )
     for opened in result.opened:
         assigned = ", ".join(sorted({_candidate_label(row) for row in rows if row.task_uuid == opened.task_uuid}))
-        events.append(history.NewEvent("task_opened", SYSTEM, opened.task_uuid, opened.bpmn_id, opened.name, detail=assigned))
+        events.append(
+            history.NewEvent("task_opened", SYSTEM, opened.task_uuid, opened.bpmn_id, opened.name, detail=assigned)
+        )
     for thrown in result.events:
-        events.append(history.NewEvent("event_thrown", SYSTEM, detail=f"{thrown.kind} {thrown.name} {thrown.code}".strip()))
+        events.append(
+            history.NewEvent("event_thrown", SYSTEM, detail=f"{thrown.kind} {thrown.name} {thrown.code}".strip())
+        )
     if incident is not None:
         events.append(history.NewEvent("incident", SYSTEM, bpmn_id=incident.bpmn_id, detail=incident.message))
     instance.state = result.state
@@ -293,7 +303,7 @@ def _project(
         if expression:
             try:
                 values[key] = env.evaluate(expression, dict(opened.data))
-            except Exception as error:  # noqa: BLE001 - a designer's expression: reported as an incident
+            except Exception as error:
                 problem = problem or Incident(opened.bpmn_id, f"{key}: {type(error).__name__}: {error}")
     base = {
         "instance_id": instance.id,
@@ -310,17 +320,23 @@ def _project(
     assignees = values.get("assignee")
     if assignees:
         names = [assignees] if isinstance(assignees, str) else [str(name) for name in assignees]
-        users = list(session.scalars(select(User).where(User.username.in_(names), User.agency_id == instance.agency_id)))
+        users = list(
+            session.scalars(select(User).where(User.username.in_(names), User.agency_id == instance.agency_id))
+        )
         missing = set(names) - {user.username for user in users}
         if missing:
-            problem = problem or Incident(opened.bpmn_id, f"assignee: no user {', '.join(sorted(missing))} in this agency")
+            problem = problem or Incident(
+                opened.bpmn_id, f"assignee: no user {', '.join(sorted(missing))} in this agency"
+            )
         return [OpenTask(**base, assignee_id=user.id) for user in users], problem
     role = role_for_lane(opened.lane)
     if role is None:
         return [], problem or Incident(opened.bpmn_id, f"lane {opened.lane!r} names no role and no assignee is given")
     unit_id = None
     if values.get("unit"):
-        unit_id = session.scalar(select(Unit.id).where(Unit.agency_id == instance.agency_id, Unit.code == str(values["unit"])))
+        unit_id = session.scalar(
+            select(Unit.id).where(Unit.agency_id == instance.agency_id, Unit.code == str(values["unit"]))
+        )
         if unit_id is None:
             problem = problem or Incident(opened.bpmn_id, f"unit: no unit {values['unit']} in this agency")
     return [OpenTask(**base, role=role.value, unit_id=unit_id)], problem
@@ -348,16 +364,11 @@ def _public(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in json.loads(json.dumps(data, default=str)).items() if len(str(value)) < 2000}
 
 
-def visible_to(user: User) -> Callable[[Any], Any]:
+def visible_to(user: User) -> ColumnElement[bool]:
     """A WHERE clause over OpenTask for the rows `user` may see: assigned, or a role they hold in scope."""
-
-    def clause(model: Any = OpenTask) -> Any:
-        role_values = [role.value for role in user.roles]
-        by_role = (
-            (model.assignee_id.is_(None))
-            & (model.role.in_(role_values))
-            & (or_(model.unit_id.is_(None), model.unit_id == user.unit_id))
-        )
-        return (model.agency_id == user.agency_id) & (or_(model.assignee_id == user.id, by_role))
-
-    return clause
+    by_role = (
+        OpenTask.assignee_id.is_(None)
+        & OpenTask.role.in_([role.value for role in user.roles])
+        & or_(OpenTask.unit_id.is_(None), OpenTask.unit_id == user.unit_id)
+    )
+    return (OpenTask.agency_id == user.agency_id) & or_(OpenTask.assignee_id == user.id, by_role)

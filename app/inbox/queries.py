@@ -21,7 +21,7 @@ class InboxRow:
 
 def inbox(session: Session, user: User, *, limit: int = 200) -> list[InboxRow]:
     """Tasks assigned to `user` or to a role they hold in scope; Hỏa tốc first, then by deadline."""
-    where = visible_to(user)()
+    where = visible_to(user)
     query = (
         select(OpenTask)
         .where(where)
@@ -40,6 +40,6 @@ def inbox(session: Session, user: User, *, limit: int = 200) -> list[InboxRow]:
 
 def count(session: Session, user: User) -> int:
     query = select(func.count(func.distinct(OpenTask.task_uuid))).where(
-        visible_to(user)(), (OpenTask.claimed_by_id.is_(None)) | (OpenTask.claimed_by_id == user.id)
+        visible_to(user), (OpenTask.claimed_by_id.is_(None)) | (OpenTask.claimed_by_id == user.id)
     )
     return int(session.scalar(query) or 0)

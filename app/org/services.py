@@ -47,7 +47,9 @@ def authenticate(
     if user is None or not user.is_enabled:
         raise failure
     if user.locked_until is not None and user.locked_until > now:
-        raise LoginFailed(N_("This account is locked after repeated failed logins; try again later or ask the administrator."))
+        raise LoginFailed(
+            N_("This account is locked after repeated failed logins; try again later or ask the administrator.")
+        )
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

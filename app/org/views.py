@@ -19,7 +19,7 @@ bp = Blueprint("org", __name__, url_prefix="/org", template_folder="templates")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("org/login.html")
     username = request.form.get("username", "")
@@ -57,7 +57,7 @@ def logout() -> Response:
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-def change_password() -> str | Response:
+def change_password() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("org/password.html", errors={})
     try:

@@ -1,0 +1,1 @@
+"""The RQ worker process: `python -m worker`."""

@@ -1,0 +1,60 @@
+"""`python -m worker [--burst]`: the app built once, then RQ with its scheduler and a timer sweep thread."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+import time
+
+from rq import Worker
+from sqlalchemy.orm import configure_mappers
+
+from app import create_app
+from app.db import transaction
+from app.engine import jobs as engine_jobs
+from app.jobs import connection, queue
+from worker.app_job import AppJob
+
+
+def sweep_forever(app: object, interval_seconds: int, stop: threading.Event) -> None:
+    """Every interval, queue a wake-up for each instance whose timer is due (Redis may have lost it)."""
+    log = logging.getLogger("worker.sweep")
+    while not stop.wait(interval_seconds):
+        try:
+            with app.app_context(), transaction():  # type: ignore[attr-defined]
+                count = engine_jobs.sweep_due_timers()
+            if count:
+                log.info("re-queued %s due timers", count)
+        except Exception:
+            log.exception("timer sweep failed; retrying in %ss", interval_seconds)
+            time.sleep(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m worker")
+    parser.add_argument("--burst", action="store_true", help="run queued jobs, then exit")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app()
+    configure_mappers()
+    AppJob.app = app
+    stop = threading.Event()
+    if not args.burst:
+        sweeper = threading.Thread(
+            target=sweep_forever, args=(app, app.config["TIMER_SWEEP_SECONDS"], stop), daemon=True
+        )
+        sweeper.start()
+    with app.app_context():
+        # The sweep also runs once at start: a worker restarted after Redis was lost catches up at once.
+        with transaction():
+            engine_jobs.sweep_due_timers()
+        worker = Worker([queue()], connection=connection(), job_class=AppJob)
+        try:
+            worker.work(with_scheduler=True, burst=args.burst)
+        finally:
+            stop.set()
+
+
+if __name__ == "__main__":
+    main()
