@@ -10,6 +10,7 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue
+from sqlalchemy.orm import Session
 
 from app.db import after_commit
 
@@ -39,9 +40,8 @@ def queue() -> Queue:
     return Queue(_settings.get("queue_name", "qlvb"), connection=connection())
 
 
-def enqueue_after_commit(job: Callable[..., Any], *ids: int, at: datetime | None = None) -> None:
-    """Queue `job(*ids)` once the current transaction commits (at `at`, if given); forget it on rollback."""
-    from app.extensions import db
+def enqueue_after_commit(session: Session, job: Callable[..., Any], *ids: int, at: datetime | None = None) -> None:
+    """Queue `job(*ids)` once the session's transaction commits (at `at`, if given); forget it on rollback."""
 
     def _enqueue() -> None:
         try:
@@ -56,4 +56,4 @@ def enqueue_after_commit(job: Callable[..., Any], *ids: int, at: datetime | None
 
             logging.getLogger(__name__).warning("could not queue %s%s; the sweep will", job.__name__, ids)
 
-    after_commit(db.session(), _enqueue)
+    after_commit(session, _enqueue)

@@ -21,6 +21,7 @@ from app.engine import forms as form_defs
 from app.engine.scripting import ScriptContext, compile_source, environment
 from app.errors import N_
 from app.org.roles import role_for_lane
+from app.worktime.calendar import WorkCalendar
 
 EXPRESSION_PROPERTIES = ("assignee", "unit", "due", "priority", "title")
 BOUNDED_CYCLE = re.compile(r"^R\d+/")
@@ -205,12 +206,15 @@ def _check_timer(element: str, definition: TimerEventDefinition, known_names: se
         if re.match(r"^(P|R\d*/|\d{4}-)", expression):
             return [Problem(element, N_('Quote the ISO value of the timer: "%(value)s".'), {"value": expression})]
         return problems
-    context = ScriptContext(session=None, agency_id=0, now=clock.now())  # type: ignore[arg-type]
+    # Lint without a database: statutory holidays only, no agency (role look-ups fail, as they should here).
+    context = ScriptContext(session=None, agency_id=0, now=clock.now(), _calendar=WorkCalendar())  # type: ignore[arg-type]
     env = environment(context)
     try:
         value = env.evaluate(expression, {})
     except NameError as error:
         missing = str(error).split("'")[1] if "'" in str(error) else ""
+        if re.match(r"^(P|R\d*/|\d{4}-)", expression):
+            return [Problem(element, N_('Quote the ISO value of the timer: "%(value)s".'), {"value": expression})]
         if missing in known_names:
             return []  # depends on data a form or script provides: checked when it runs
         return [

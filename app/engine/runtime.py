@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -27,20 +28,27 @@ from app.engine.results import Advance, ClosedTask, EngineEvent, Incident, Opene
 
 # --- the clock -------------------------------------------------------------------------------------------
 # SpiffWorkflow has no clock parameter: timer.py calls datetime.now(timezone.utc) and task.py time.time().
-# Both read app.clock instead, so tests, demos and replays control when timers are due.
+# Both read the `now` of the advance being run (else app.clock), so the caller's clock decides when timers
+# are due and what is recorded: tests, demos and replays control time.
+
+_advance_now: ContextVar[datetime | None] = ContextVar("advance_now", default=None)
+
+
+def _now() -> datetime:
+    return _advance_now.get() or clock.now()
 
 
 class _ClockDatetime(datetime):
     @classmethod
     def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
-        current = clock.now()
+        current = _now()
         return current.astimezone(tz) if tz is not None else current.astimezone().replace(tzinfo=None)
 
 
 class _ClockTime:
     @staticmethod
     def time() -> float:
-        return clock.now().timestamp()
+        return _now().timestamp()
 
 
 def install() -> None:
@@ -204,8 +212,16 @@ def find_ready_user_task(workflow: BpmnWorkflow, task_uuid: str) -> Task | None:
     return task
 
 
-def advance(workflow: BpmnWorkflow, action: Callable[[], None]) -> Advance:
-    """Apply `action` (start, complete a task, fire timers), run until the workflow waits, report what changed."""
+def advance(workflow: BpmnWorkflow, action: Callable[[], None], *, now: datetime) -> Advance:
+    """Apply `action` (start, complete a task, fire timers) at `now`, run until the workflow waits, report."""
+    token = _advance_now.set(now)
+    try:
+        return _advance(workflow, action)
+    finally:
+        _advance_now.reset(token)
+
+
+def _advance(workflow: BpmnWorkflow, action: Callable[[], None]) -> Advance:
     before = {str(task.id): task for task in ready_user_tasks(workflow)}
     incident = None
     try:

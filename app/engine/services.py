@@ -43,7 +43,7 @@ def start_instance(
     definition = definitions.definition_for_start(session, agency.code, process_key)
     context = ScriptContext(session, agency.id, now)
     workflow = runtime.new_workflow(definitions.load_specs(session, definition.spec_hash), data, script_engine(context))
-    result = runtime.advance(workflow, lambda: None)
+    result = runtime.advance(workflow, lambda: None, now=now)
     instance = ProcessInstance(
         definition_id=definition.id,
         spec_hash=definition.spec_hash,
@@ -115,7 +115,7 @@ def complete_task(
         task.set_data(**values)
         task.run()
 
-    result = runtime.advance(workflow, act)
+    result = runtime.advance(workflow, act, now=now)
     event = history.NewEvent(
         "task_completed",
         user.username,
@@ -136,7 +136,7 @@ def fire_timers(session: Session, instance_id: int, *, now: datetime) -> bool:
         return False
     context = ScriptContext(session, instance.agency_id, now)
     workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), script_engine(context))
-    result = runtime.advance(workflow, workflow.refresh_timers)
+    result = runtime.advance(workflow, workflow.refresh_timers, now=now)
     _record(session, instance, result, context, [history.NewEvent("timer_fired", SYSTEM)], now)
     return True
 
@@ -152,7 +152,7 @@ def retry_incident(session: Session, admin: User, instance_id: int, *, now: date
         raise Conflict(N_("This process has no failed step to retry."))
     context = ScriptContext(session, instance.agency_id, now)
     workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), script_engine(context))
-    result = runtime.advance(workflow, lambda: runtime.retry_failed(workflow))
+    result = runtime.advance(workflow, lambda: runtime.retry_failed(workflow), now=now)
     event = history.NewEvent(
         "retried", admin.username, bpmn_id=instance.incident_task, detail=instance.incident_message
     )
@@ -282,7 +282,7 @@ def _record(
     if instance.next_timer_at is not None and instance.next_timer_at != previous_timer:
         from app.engine.jobs import wake_instance
 
-        enqueue_after_commit(wake_instance, instance.id, at=instance.next_timer_at)
+        enqueue_after_commit(session, wake_instance, instance.id, at=instance.next_timer_at)
 
 
 def _candidate_label(row: OpenTask) -> str:
