@@ -24,7 +24,7 @@ class Verification:
 
 def verify_all(session: Session) -> Verification:
     """Check every instance's chain; events are streamed in (instance, seq) order, one instance at a time."""
-    heads = dict(session.execute(select(ProcessInstance.id, ProcessInstance.last_event_hash)).tuples().all())
+    heads = dict(session.execute(select(ProcessInstance.id, ProcessInstance.last_event_hash)).all())
     instance_total = len(heads)
     broken: list[BrokenLink] = []
     count = 0

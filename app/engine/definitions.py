@@ -143,7 +143,7 @@ def instance_counts(session: Session) -> dict[int, int]:
     from app.engine.models import ProcessInstance
 
     rows = session.execute(select(ProcessInstance.definition_id, func.count()).group_by(ProcessInstance.definition_id))
-    return {definition_id: count for definition_id, count in rows.tuples()}
+    return {definition_id: count for definition_id, count in rows}
 
 
 def load_specs(session: Session, spec_hash: str) -> runtime.Specs:
