@@ -21,6 +21,23 @@ URGENCY_LABELS = {
     3: lazy_gettext("Flash"),
     4: lazy_gettext("Flash, timed"),
 }
+EVENT_LABELS = {
+    "started": lazy_gettext("Registered, process started"),
+    "task_opened": lazy_gettext("Task opened"),
+    "task_completed": lazy_gettext("Task completed"),
+    "task_closed": lazy_gettext("Task closed"),
+    "timer_fired": lazy_gettext("Timer fired"),
+    "event_thrown": lazy_gettext("Event raised"),
+    "incident": lazy_gettext("Step failed"),
+    "retried": lazy_gettext("Step retried"),
+    "completed": lazy_gettext("Completed"),
+}
+STATUS_LABELS = {
+    "running": lazy_gettext("In progress"),
+    "completed": lazy_gettext("Done"),
+    "incident": lazy_gettext("Incident"),
+    "cancelled": lazy_gettext("Cancelled"),
+}
 OPEN_ENDPOINTS = {"static", "org.login", "org.logout", "org.change_password", "org.set_language"}
 
 
@@ -70,7 +87,12 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
-        return {"urgency_labels": URGENCY_LABELS, "now": clock.now()}
+        return {
+            "urgency_labels": URGENCY_LABELS,
+            "event_labels": EVENT_LABELS,
+            "status_labels": STATUS_LABELS,
+            "now": clock.now(),
+        }
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

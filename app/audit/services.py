@@ -47,7 +47,7 @@ def verify_all(session: Session) -> Verification:
     flush()
     for instance_id, head in heads.items():  # instances whose events were all deleted
         if head:
-            broken.append(BrokenLink(instance_id, 1, "all its events were deleted"))
+            broken.append(BrokenLink(instance_id, 1, N_("all its events were deleted")))
     return Verification(instance_total, count, broken)
 
 

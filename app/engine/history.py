@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.engine.models import HistoryEvent, ProcessInstance
+from app.errors import N_
 
 GENESIS = "0" * 64
 
@@ -87,12 +88,12 @@ def verify(instance_id: int, events: list[HistoryEvent], head_hash: str | None =
     previous = GENESIS
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
-            return BrokenLink(instance_id, expected_seq, f"event {expected_seq} is missing or out of order")
+            return BrokenLink(instance_id, expected_seq, N_("it is missing or out of order"))
         if event.prev_hash != previous:
-            return BrokenLink(instance_id, event.seq, "does not link to the event before it")
+            return BrokenLink(instance_id, event.seq, N_("it does not link to the event before it"))
         if event_hash(event) != event.hash:
-            return BrokenLink(instance_id, event.seq, "its content was changed after it was written")
+            return BrokenLink(instance_id, event.seq, N_("its content was changed after it was written"))
         previous = event.hash
     if head_hash is not None and head_hash != (previous if events else "") and not (head_hash == "" and not events):
-        return BrokenLink(instance_id, len(events) + 1, "events after the last one were deleted")
+        return BrokenLink(instance_id, len(events) + 1, N_("events after it were deleted"))
     return None
