@@ -30,6 +30,7 @@ EVENT_LABELS = {
     "event_thrown": lazy_gettext("Event raised"),
     "incident": lazy_gettext("Step failed"),
     "retried": lazy_gettext("Step retried"),
+    "migrated": lazy_gettext("Moved to a new version"),
     "completed": lazy_gettext("Completed"),
 }
 STATUS_LABELS = {

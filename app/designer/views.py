@@ -89,7 +89,9 @@ def list_incidents() -> str:
 @login_required
 def retry_incident(instance_id: int) -> Response:
     with transaction() as session:
-        instance = engine.retry_incident(session, current_user, instance_id, now=clock.now())
+        instance = engine.retry_incident(
+            session, current_user, instance_id, now=clock.now(), on_latest_version=request.form.get("latest") == "1"
+        )
     if instance.status == "incident":
         flash(gettext("The step failed again: %(message)s", message=instance.incident_message), "error")
     else:

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -308,6 +309,17 @@ def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
         if value:
             due_times.append(TimerEventDefinition.get_datetime(value).astimezone(UTC))
     return min(due_times) + timedelta(seconds=1) if due_times else None
+
+
+def migrate(workflow: BpmnWorkflow, specs: Specs) -> None:
+    """Move a running workflow onto another version's specs; waiting and ready tasks are predicted again."""
+    top_diff, sub_diffs = diff_workflow(_registry, workflow, specs[0], specs[1])
+    migrate_workflow(top_diff, workflow, specs[0])
+    for sub_id, sub_diff in sub_diffs.items():
+        if sub_diff is not None:
+            subprocess = workflow.subprocesses[sub_id]
+            migrate_workflow(sub_diff, subprocess, specs[1][subprocess.spec.name])
+    workflow.subprocess_specs = specs[1]
 
 
 def retry_failed(workflow: BpmnWorkflow) -> None:

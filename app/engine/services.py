@@ -141,8 +141,10 @@ def fire_timers(session: Session, instance_id: int, *, now: datetime) -> bool:
     return True
 
 
-def retry_incident(session: Session, admin: User, instance_id: int, *, now: datetime) -> ProcessInstance:
-    """Run the failed step again (after the data or the helpers it needs were fixed)."""
+def retry_incident(
+    session: Session, admin: User, instance_id: int, *, now: datetime, on_latest_version: bool = False
+) -> ProcessInstance:
+    """Run the failed step again: after the data it needs was fixed, or on the agency's fixed diagram."""
     if not admin.has_role(Role.ADMIN):
         raise PermissionDenied(N_("Only an administrator may retry a failed step."))
     instance = _locked(session, instance_id)
@@ -152,12 +154,38 @@ def retry_incident(session: Session, admin: User, instance_id: int, *, now: date
         raise Conflict(N_("This process has no failed step to retry."))
     context = ScriptContext(session, instance.agency_id, now)
     workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), script_engine(context))
-    result = runtime.advance(workflow, lambda: runtime.retry_failed(workflow), now=now)
-    event = history.NewEvent(
-        "retried", admin.username, bpmn_id=instance.incident_task, detail=instance.incident_message
+    events = []
+    target = _newer_version(session, instance) if on_latest_version else None
+    if target is not None:
+        detail = f"v{_version(session, instance)} -> v{target.version}"
+        events.append(history.NewEvent("migrated", admin.username, detail=detail))
+        instance.definition_id, instance.spec_hash = target.id, target.spec_hash
+
+    def act() -> None:
+        if target is not None:
+            runtime.migrate(workflow, definitions.load_specs(session, target.spec_hash))
+        runtime.retry_failed(workflow)
+
+    result = runtime.advance(workflow, act, now=now)
+    events.append(
+        history.NewEvent("retried", admin.username, bpmn_id=instance.incident_task, detail=instance.incident_message)
     )
-    _record(session, instance, result, context, [event], now)
+    _record(session, instance, result, context, events, now)
     return instance
+
+
+def _version(session: Session, instance: ProcessInstance) -> int:
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    return definition.version if definition else 0
+
+
+def _newer_version(session: Session, instance: ProcessInstance) -> ProcessDefinition | None:
+    """The newest version in the instance's own scope, if it is newer than the one the instance runs."""
+    current = session.get(ProcessDefinition, instance.definition_id)
+    if current is None:
+        return None
+    newest = definitions.latest_definition(session, current.scope, current.process_key, fall_back=False)
+    return newest if newest is not None and newest.version > current.version else None
 
 
 def due_instance_ids(session: Session, *, now: datetime) -> list[int]:

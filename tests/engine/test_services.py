@@ -178,3 +178,25 @@ def test_every_advance_writes_a_started_and_opened_event_chain(db, clock, make_a
     instance = start(db, clock, agency, "timer").instance
     rows = db.scalars(select(ProcessInstance).where(ProcessInstance.id == instance.id)).all()
     assert rows[0].event_count == len(services.history_of(db, instance.id)) == 1
+
+
+def test_an_incident_caused_by_the_diagram_is_retried_on_the_fixed_version(db, clock, make_agency, make_user):
+    agency = make_agency()
+    admin = make_user(agency, Role.ADMIN)
+    specialist = make_user(agency, Role.SPECIALIST)
+    fixed = (ROOT / "tests" / "data" / "bpmn" / "needs_specialist.bpmn").read_bytes()
+    broken = fixed.replace(b'handler = first_holder("specialist")', b'handler = first_holder("specialist") + suffix')
+    v1 = deploy(db, clock, "needs_specialist.bpmn", broken)
+    instance = start(db, clock, agency, "needs_specialist").instance
+    assert instance.status == InstanceStatus.INCIDENT and "suffix" in instance.incident_message
+    services.retry_incident(db, admin, instance.id, now=clock.now())
+    assert instance.status == InstanceStatus.INCIDENT  # the same diagram fails the same way
+    v2 = deploy(db, clock, "needs_specialist.bpmn", fixed)
+    services.retry_incident(db, admin, instance.id, now=clock.now(), on_latest_version=True)
+    assert instance.status == InstanceStatus.RUNNING
+    assert (instance.definition_id, v1.version, v2.version) == (v2.id, 1, 2)
+    assert open_task(db, instance).assignee_id == specialist.id
+    kinds = db.scalars(
+        select(HistoryEvent.kind).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)
+    )
+    assert "migrated" in list(kinds)
