@@ -46,8 +46,9 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     from app.inbox.views import bp as inbox
     from app.org.views import bp as org
     from app.worktime.cli import cli as worktime_cli
+    from app.worktime.views import bp as worktime
 
-    for blueprint in (org, inbox, documents, audit, designer):
+    for blueprint in (org, inbox, documents, audit, designer, worktime):
         app.register_blueprint(blueprint)
     for group in (demo_cli, processes_cli, audit_cli, worktime_cli):
         app.cli.add_command(group)

@@ -1,0 +1,70 @@
+"""The working calendar for the province's administrator: holidays, make-up working days, extra days off."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app import clock
+from app.db import transaction
+from app.errors import N_, PermissionDenied
+from app.extensions import db
+from app.org.models import Role
+from app.worktime import services
+from app.worktime.calendar import statutory_name
+
+bp = Blueprint("worktime", __name__, url_prefix="/worktime", template_folder="templates")
+
+
+def _require_calendar_admin() -> None:
+    # One calendar serves every agency of the installation: only the top agency's administrator edits it.
+    if not current_user.has_role(Role.ADMIN) or current_user.agency.parent_id is not None:
+        raise PermissionDenied(N_("Only the administrator of the provincial office edits the working calendar."))
+
+
+@bp.get("/")
+@login_required
+def show_calendar() -> str:
+    year = request.args.get("year", type=int) or clock.local(clock.now()).year
+    calendar = services.load_calendar(db.session())
+    overrides = {row.day: row for row in services.list_days(db.session(), year)}
+    days = [
+        (
+            day,
+            calendar.is_working_day(day),
+            overrides[day].note if day in overrides else statutory_name(day),
+            day in overrides,
+        )
+        for day in calendar.special_days(year)
+    ]
+    can_edit = current_user.has_role(Role.ADMIN) and current_user.agency.parent_id is None
+    return render_template("worktime/calendar.html", year=year, days=days, can_edit=can_edit)
+
+
+@bp.post("/")
+@login_required
+def set_day() -> Response:
+    _require_calendar_admin()
+    try:
+        day = date.fromisoformat(request.form.get("day", ""))
+    except ValueError:
+        flash(gettext("Enter a date."), "error")
+        return redirect(url_for("worktime.show_calendar"))
+    with transaction() as session:
+        services.set_day(session, day, request.form.get("kind") == "working", request.form.get("note", "")[:200])
+    flash(gettext("Saved: deadlines from now on count %(day)s accordingly.", day=day.strftime("%d/%m/%Y")), "success")
+    return redirect(url_for("worktime.show_calendar", year=day.year))
+
+
+@bp.post("/<day>/clear")
+@login_required
+def clear_day(day: str) -> Response:
+    _require_calendar_admin()
+    parsed = date.fromisoformat(day)
+    with transaction() as session:
+        services.clear_day(session, parsed)
+    return redirect(url_for("worktime.show_calendar", year=parsed.year))
