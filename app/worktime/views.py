@@ -13,16 +13,22 @@ from app import clock
 from app.db import transaction
 from app.errors import N_, PermissionDenied
 from app.extensions import db
-from app.org.models import Role
 from app.worktime import services
 from app.worktime.calendar import statutory_name
 
 bp = Blueprint("worktime", __name__, url_prefix="/worktime", template_folder="templates")
 
 
-def _require_calendar_admin() -> None:
+ADMIN = "admin"  # org's Role.ADMIN; worktime sits beside org and does not import it
+
+
+def _may_edit() -> bool:
     # One calendar serves every agency of the installation: only the top agency's administrator edits it.
-    if not current_user.has_role(Role.ADMIN) or current_user.agency.parent_id is not None:
+    return ADMIN in current_user.roles and current_user.agency.parent_id is None
+
+
+def _require_calendar_admin() -> None:
+    if not _may_edit():
         raise PermissionDenied(N_("Only the administrator of the provincial office edits the working calendar."))
 
 
@@ -41,7 +47,7 @@ def show_calendar() -> str:
         )
         for day in calendar.special_days(year)
     ]
-    can_edit = current_user.has_role(Role.ADMIN) and current_user.agency.parent_id is None
+    can_edit = _may_edit()
     return render_template("worktime/calendar.html", year=year, days=days, can_edit=can_edit)
 
 
