@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.engine.history import BrokenLink, verify
 from app.engine.models import HistoryEvent, ProcessInstance
+from app.engine.replay import ReplayResult, replay
 from app.errors import N_, NotFound, PermissionDenied
 from app.org.models import Role, User
 
@@ -65,6 +66,24 @@ def timeline(
         session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq))
     )
     return instance, events, verify(instance_id, events, instance.last_event_hash)
+
+
+def replay_instance(session: Session, auditor: User, instance_id: int) -> ReplayResult:
+    """Re-execute the instance's recorded inputs and compare with what is stored."""
+    instance, events, _broken = timeline(session, auditor, instance_id)
+    return replay(session, instance, events)
+
+
+def replay_all(session: Session) -> list[tuple[int, ReplayResult]]:
+    results = []
+    for instance in session.scalars(select(ProcessInstance).order_by(ProcessInstance.id)):
+        events = list(
+            session.scalars(
+                select(HistoryEvent).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)
+            )
+        )
+        results.append((instance.id, replay(session, instance, events)))
+    return results
 
 
 def instances(session: Session, auditor: User, limit: int = 200) -> list[ProcessInstance]:

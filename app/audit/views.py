@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from app.audit import services
@@ -23,4 +23,7 @@ def list_instances() -> str:
 @login_required
 def show_timeline(instance_id: int) -> str:
     instance, events, broken = services.timeline(db.session(), current_user, instance_id)
-    return render_template("audit/timeline.html", instance=instance, events=events, broken=broken, loads=json.loads)
+    replayed = services.replay_instance(db.session(), current_user, instance_id) if request.args.get("replay") else None
+    return render_template(
+        "audit/timeline.html", instance=instance, events=events, broken=broken, replayed=replayed, loads=json.loads
+    )

@@ -24,10 +24,13 @@ class NewEvent:
     data_before: dict[str, Any] | None = None
     data_after: dict[str, Any] | None = None
     detail: str = ""
+    journal: list[Any] | None = None
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    """Data as history keeps it. Key order is kept: replay feeds it back to SpiffWorkflow, whose stored
+    deltas list keys in insertion order. The hash covers this exact text."""
+    return json.dumps(value or {}, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def event_hash(event: HistoryEvent) -> str:
@@ -47,6 +50,8 @@ def event_hash(event: HistoryEvent) -> str:
             event.data_after,
             event.detail,
         ]
+        # Events written before helper journals existed hash as they did then.
+        + ([event.journal] if event.journal not in ("", "[]") else [])
     )
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
@@ -67,6 +72,7 @@ def chain(instance: ProcessInstance, events: list[NewEvent], at: datetime) -> li
             data_before=canonical_json(new.data_before),
             data_after=canonical_json(new.data_after),
             detail=new.detail,
+            journal=json.dumps(new.journal or [], ensure_ascii=False, separators=(",", ":")),
             prev_hash=instance.last_event_hash or GENESIS,
         )
         row.hash = event_hash(row)

@@ -117,5 +117,6 @@ class HistoryEvent(Base):
     data_before: Mapped[str] = mapped_column(Text, default="{}")
     data_after: Mapped[str] = mapped_column(Text, default="{}")
     detail: Mapped[str] = mapped_column(Text, default="")
+    journal: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # helper answers, for replay
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

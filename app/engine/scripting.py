@@ -119,12 +119,22 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
 @dataclass
 class ScriptContext:
-    """What helpers may know of the world during one advance: the agency, the database, the clock."""
+    """What helpers may know of the world during one advance: the agency, the database, the clock.
+
+    Every helper answer is written to `journal` (stored with the history event), and a replay sets
+    `replaying` to that journal: answers that depended on the database then (who held a role, which days
+    were holidays) are given back as they were, so the replay takes the same path as the original."""
 
     session: Session
     agency_id: int
     now: datetime
     _calendar: WorkCalendar | None = field(default=None, repr=False)
+    journal: list[list[Any]] = field(default_factory=list)
+    replaying: list[list[Any]] | None = None
+
+    def derived(self) -> ScriptContext:
+        """A context for expressions outside the workflow (inbox properties): not journaled."""
+        return ScriptContext(self.session, self.agency_id, self.now, self._calendar)
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -224,8 +234,36 @@ def script_engine(context: ScriptContext) -> PythonScriptEngine:
     return PythonScriptEngine(environment=environment(context))
 
 
+class ReplayDiverged(Exception):
+    """A replay asked a helper something the original run did not."""
+
+
+_REPLAYED_ERRORS: dict[str, type[Exception]] = {"ValueError": ValueError, "TypeError": TypeError}
+
+
+def _journaled(name: str, helper: Callable[..., Any], context: ScriptContext) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if context.replaying is not None:
+            if not context.replaying or context.replaying[0][0] != name:
+                raise ReplayDiverged(f"the replay called {name}, the original did not")
+            _name, is_value, answer = context.replaying.pop(0)
+            if is_value:
+                return answer
+            kind, message = answer
+            raise _REPLAYED_ERRORS.get(kind, InvalidInput)(message)
+        try:
+            answer = helper(*args, **kwargs)
+        except Exception as error:
+            context.journal.append([name, False, [type(error).__name__, str(error)]])
+            raise
+        context.journal.append([name, True, answer])
+        return answer
+
+    return call
+
+
 def environment(context: ScriptContext) -> RestrictedEnvironment:
     helpers = builtin_helpers(context)
     for name, factory in _registered.items():
         helpers[name] = factory(context)
-    return RestrictedEnvironment(helpers)
+    return RestrictedEnvironment({name: _journaled(name, helper, context) for name, helper in helpers.items()})

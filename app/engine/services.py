@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.db import Base
 from app.engine import definitions, history, runtime
 from app.engine.models import HistoryEvent, InstanceStatus, OpenTask, ProcessDefinition, ProcessInstance
 from app.engine.results import Advance, Incident, OpenedTask
@@ -21,6 +22,7 @@ from app.org.models import Agency, Role, Unit, User
 from app.org.roles import role_for_lane
 
 SYSTEM = "system"
+INPUT_KINDS = {"started", "task_completed", "timer_fired", "retried"}
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,7 @@ def start_instance(
     )
     session.add(instance)
     session.flush()
-    events = [
-        history.NewEvent(
-            "started", actor, detail=f"{definition.process_key} v{definition.version}", data_after=_public(data)
-        )
-    ]
+    events = [history.NewEvent("started", actor, detail=version_detail(definition), data_after=_json_safe(data))]
     _record(session, instance, result, context, events, now)
     return Started(instance, result)
 
@@ -102,8 +100,7 @@ def complete_task(
     session: Session, user: User, task_uuid: str, values: dict[str, Any], *, now: datetime
 ) -> ProcessInstance:
     """Complete a user task with its cleaned form values; a stale or repeated submission is refused."""
-    row = task_for_user(session, user, task_uuid)
-    instance = _locked(session, row.instance_id)
+    row, instance = _task_and_locked_instance(session, user, task_uuid)
     context = ScriptContext(session, instance.agency_id, now)
     workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), script_engine(context))
     task = runtime.find_ready_user_task(workflow, task_uuid)
@@ -157,8 +154,7 @@ def retry_incident(
     events = []
     target = _newer_version(session, instance) if on_latest_version else None
     if target is not None:
-        detail = f"v{_version(session, instance)} -> v{target.version}"
-        events.append(history.NewEvent("migrated", admin.username, detail=detail))
+        events.append(history.NewEvent("migrated", admin.username, detail=version_detail(target)))
         instance.definition_id, instance.spec_hash = target.id, target.spec_hash
 
     def act() -> None:
@@ -174,9 +170,16 @@ def retry_incident(
     return instance
 
 
-def _version(session: Session, instance: ProcessInstance) -> int:
-    definition = session.get(ProcessDefinition, instance.definition_id)
-    return definition.version if definition else 0
+def version_detail(definition: ProcessDefinition) -> str:
+    """What history records of a version: enough for an auditor to read and for replay to load its spec."""
+    return json.dumps(
+        {
+            "process": definition.process_key,
+            "version": definition.version,
+            "scope": definition.scope,
+            "spec_hash": definition.spec_hash,
+        }
+    )
 
 
 def _newer_version(session: Session, instance: ProcessInstance) -> ProcessDefinition | None:
@@ -245,6 +248,24 @@ def open_tasks_of(session: Session, instance_id: int) -> list[OpenTask]:
 # --- recording an advance ---------------------------------------------------------------------------------
 
 
+def _task_and_locked_instance(session: Session, user: User, task_uuid: str) -> tuple[OpenTask, ProcessInstance]:
+    """The open task `user` may act on and its instance, locked, in one round trip."""
+    query = (
+        select(OpenTask, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == OpenTask.instance_id)
+        .where(OpenTask.task_uuid == task_uuid)
+        .with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)
+    )
+    pairs = session.execute(query).all()
+    if not pairs:
+        raise Conflict(N_("This task is no longer open: someone has already completed it, or it was withdrawn."))
+    for row, instance in pairs:
+        if _may_act(user, row):
+            return row, instance
+    raise PermissionDenied(N_("This task is not assigned to you."))
+
+
 def _locked(session: Session, instance_id: int) -> ProcessInstance:
     """The instance row, locked until commit: concurrent advances of one instance run one after the other."""
     query = select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
@@ -263,6 +284,8 @@ def _record(
     now: datetime,
     completed_by: str = "",
 ) -> None:
+    journal = list(context.journal)  # the helper answers of the advance itself, before projecting
+    events = [replace(event, journal=journal) if event.kind in INPUT_KINDS else event for event in events]
     incident = result.incident
     rows: list[OpenTask] = []
     for opened in result.opened:
@@ -271,8 +294,9 @@ def _record(
         incident = incident or problem
     closed = [task.task_uuid for task in result.closed]
     if closed:
-        session.execute(delete(OpenTask).where(OpenTask.task_uuid.in_(closed)))
-    session.add_all(rows)
+        session.execute(
+            delete(OpenTask).where(OpenTask.task_uuid.in_(closed)).execution_options(synchronize_session=False)
+        )
     for task in result.closed:
         if not (completed_by and task.state == "COMPLETED" and events and events[0].task_uuid == task.task_uuid):
             events.append(
@@ -305,12 +329,19 @@ def _record(
         instance.incident_message = instance.incident_task = ""
     if result.is_completed:
         events.append(history.NewEvent("completed", SYSTEM))
-    session.add_all(history.chain(instance, events, now))
-    session.flush()
+    session.flush()  # the instance row first, then one multi-row INSERT each for the inbox and the history
+    if rows:
+        session.execute(insert(OpenTask), [_values(row) for row in rows])
+    session.execute(insert(HistoryEvent), [_values(row) for row in history.chain(instance, events, now)])
     if instance.next_timer_at is not None and instance.next_timer_at != previous_timer:
         from app.engine.jobs import wake_instance
 
         enqueue_after_commit(session, wake_instance, instance.id, at=instance.next_timer_at)
+
+
+def _values(row: Base) -> dict[str, Any]:
+    """Column values of an unsaved row, for a bulk INSERT that needs no ids back."""
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns if column.key != "id"}
 
 
 def _candidate_label(row: OpenTask) -> str:
@@ -323,7 +354,7 @@ def _project(
     session: Session, instance: ProcessInstance, opened: OpenedTask, context: ScriptContext, now: datetime
 ) -> tuple[list[OpenTask], Incident | None]:
     """Inbox rows for a newly opened user task: its candidates, due time, priority and title."""
-    env = environment(context)
+    env = environment(context.derived())
     values: dict[str, Any] = {}
     problem: Incident | None = None
     for key in ("assignee", "unit", "due", "priority", "title"):
@@ -387,9 +418,10 @@ def _due(value: Any) -> datetime | None:
     return clock.parse_instant(text)
 
 
-def _public(data: dict[str, Any]) -> dict[str, Any]:
-    """Start data as recorded in history: JSON-safe, without large blobs."""
-    return {key: value for key, value in json.loads(json.dumps(data, default=str)).items() if len(str(value)) < 2000}
+def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
+    """Start data as recorded in history, exactly as the workflow received it: replay starts from it."""
+    safe: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return safe
 
 
 def visible_to(user: User) -> ColumnElement[bool]:

@@ -56,3 +56,32 @@ def test_audit_verify_reports_the_first_broken_link_and_exits_non_zero(
     broken = runner.invoke(args=["audit", "verify"])
     assert broken.exit_code == 1
     assert f"BROKEN instance {event.instance_id} at event {event.seq}" in broken.output
+
+
+def test_replaying_a_finished_process_reproduces_its_stored_state(app, db, clock, make_agency, make_user, login_as):
+    agency, leader = run_to_direction(make_agency, make_user, login_as)
+    instance_id = db.scalar(select(HistoryEvent.instance_id).where(HistoryEvent.actor == leader.username))
+    auditor = login_as(make_user(agency, Role.AUDITOR))
+    page = auditor.get(f"/audit/instances/{instance_id}?replay=1").get_data(as_text=True)
+    assert 'id="replay-status"' in page and "flash success" in page
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--replay"])
+    assert result.exit_code == 0, result.output
+    assert "replay: 0 instances diverged" in result.output
+
+
+def test_replay_detects_a_state_edited_behind_the_engines_back(app, db, clock, make_agency, make_user, login_as):
+    from app.engine.models import ProcessInstance
+
+    _agency, leader = run_to_direction(make_agency, make_user, login_as)
+    instance_id = db.scalar(select(HistoryEvent.instance_id).where(HistoryEvent.actor == leader.username))
+    instance = db.get(ProcessInstance, instance_id)
+    db.execute(
+        update(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .values(state=instance.state.replace('"deadline_days": 2', '"deadline_days": 9'))
+    )
+    db.commit()
+    assert '"deadline_days": 9' in db.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance_id))
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--replay"])
+    assert result.exit_code == 1
+    assert f"DIVERGED instance {instance_id}" in result.output and "stored state differs" in result.output

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from app.engine import definitions, history, services
 from app.engine.models import HistoryEvent, InstanceStatus, OpenTask, ProcessInstance
+from app.engine.replay import replay
 from app.errors import Conflict, InvalidDefinition, PermissionDenied
 from app.org.models import Role
 from config import ROOT
@@ -43,6 +44,7 @@ def test_a_timer_fires_only_once_it_is_due(db, clock, make_agency, make_user):
     assert services.fire_timers(db, instance.id, now=clock.now() + timedelta(minutes=31))
     assert open_task(db, instance).bpmn_id == "act"
     assert instance.next_timer_at is None
+    assert replay(db, instance, services.history_of(db, instance.id)).is_reproduced
     # A wake-up that runs twice finds nothing due and changes nothing.
     events = instance.event_count
     assert not services.fire_timers(db, instance.id, now=clock.now() + timedelta(minutes=32))
@@ -65,6 +67,7 @@ def test_a_failing_script_becomes_an_incident_that_an_administrator_retries(db, 
         select(HistoryEvent.kind).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq)
     )
     assert list(kinds) == ["started", "incident", "retried", "task_opened"]
+    assert replay(db, instance, services.history_of(db, instance.id)).is_reproduced
 
 
 def test_only_an_administrator_of_the_agency_may_retry(db, clock, make_agency, make_user):

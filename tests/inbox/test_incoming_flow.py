@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.documents.models import IncomingDocument
 from app.engine.models import HistoryEvent, InstanceStatus, OpenTask, ProcessInstance
+from app.engine.replay import replay
 from app.org.models import Role
 
 REGISTRATION = {
@@ -181,3 +182,5 @@ def test_so_noi_vu_routes_through_office_head_deputy_unit_head_and_specialist(
     ).all()
     assert steps == ["office_review", "direct", "unit_assign", "handle"]
     assert instance.status == InstanceStatus.RUNNING  # the Director's follow-up task is still open
+    events = db.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq))
+    assert replay(db, instance, list(events)).is_reproduced
