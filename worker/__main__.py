@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--burst", action="store_true", help="run queued jobs, then exit")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     app = create_app()
     configure_mappers()
     AppJob.app = app

@@ -329,10 +329,11 @@ def _record(
         instance.incident_message = instance.incident_task = ""
     if result.is_completed:
         events.append(history.NewEvent("completed", SYSTEM))
-    session.flush()  # the instance row first, then one multi-row INSERT each for the inbox and the history
+    chained = history.chain(instance, events, now)  # also moves the instance's chain head
+    session.flush()  # one UPDATE of the instance row, then one multi-row INSERT each for inbox and history
     if rows:
         session.execute(insert(OpenTask), [_values(row) for row in rows])
-    session.execute(insert(HistoryEvent), [_values(row) for row in history.chain(instance, events, now)])
+    session.execute(insert(HistoryEvent), [_values(row) for row in chained])
     if instance.next_timer_at is not None and instance.next_timer_at != previous_timer:
         from app.engine.jobs import wake_instance
 
