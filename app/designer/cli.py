@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import current_app
@@ -13,11 +14,18 @@ from app import clock
 from app.db import transaction
 from app.engine import definitions
 from app.engine.models import DEFAULT_SCOPE
-from app.errors import InvalidDefinition, NotFound
+from app.errors import DomainError, InvalidDefinition, NotFound
 from app.extensions import db
 from app.org.services import agency_by_code
 
 cli = AppGroup("processes", help="Deploy and list BPMN process versions.")
+
+
+def refuse(what: str, error: DomainError) -> NoReturn:
+    click.echo(f"REFUSED {what}: {error}", err=True)
+    for problem in getattr(error, "problems", []):
+        click.echo(f"  {problem.render()}", err=True)
+    sys.exit(1)
 
 
 @cli.command("deploy")
@@ -38,14 +46,8 @@ def deploy_command(file: Path, agency_code: str) -> None:
                 actor="cli",
                 now=clock.now(),
             )
-    except InvalidDefinition as error:
-        click.echo(f"REFUSED {file.name}: {error}", err=True)
-        for problem in error.problems:
-            click.echo(f"  {problem.render()}", err=True)
-        sys.exit(1)
-    except NotFound as error:
-        click.echo(f"REFUSED {file.name}: {error}", err=True)
-        sys.exit(1)
+    except (InvalidDefinition, NotFound) as error:
+        refuse(file.name, error)
     state = "deployed" if is_new else "unchanged"
     click.echo(f"{state}: {definition.scope}/{definition.process_key} v{definition.version}")
 
@@ -63,10 +65,7 @@ def sync_command() -> None:
                 now=clock.now(),
             )
     except InvalidDefinition as error:
-        click.echo(f"REFUSED: {error}", err=True)
-        for problem in error.problems:
-            click.echo(f"  {problem.render()}", err=True)
-        sys.exit(1)
+        refuse(error.params.get("file", "processes/"), error)
     for definition in deployed:
         click.echo(f"deployed: {definition.scope}/{definition.process_key} v{definition.version}")
     click.echo(f"{len(deployed)} new versions")

@@ -91,15 +91,19 @@ def sync(session: Session, *, processes_dir: str, forms_dir: str, actor: str, no
     """Deploy every file of processes/ whose diagram or forms changed since its latest version."""
     deployed = []
     for source in source_files(processes_dir):
-        definition, is_new = deploy(
-            session,
-            source.path.name,
-            source.path.read_bytes(),
-            scope=source.scope,
-            forms_dir=forms_dir,
-            actor=actor,
-            now=now,
-        )
+        try:
+            definition, is_new = deploy(
+                session,
+                source.path.name,
+                source.path.read_bytes(),
+                scope=source.scope,
+                forms_dir=forms_dir,
+                actor=actor,
+                now=now,
+            )
+        except InvalidDefinition as error:
+            where = f"{source.scope}/{source.path.name}"
+            raise InvalidDefinition(N_("%(file)s cannot be deployed."), error.problems, file=where) from error
         if is_new:
             deployed.append(definition)
     return deployed
