@@ -38,7 +38,7 @@ migrate: install
 
 demo: migrate
 	$(FLASK) processes sync
-	@$(FLASK) demo load || echo "(demo data already loaded)"
+	@if $(FLASK) demo load; then $(FLASK) signing test-pki; else echo "(demo data already loaded)"; fi
 
 run: demo
 	@echo

@@ -36,6 +36,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     TESTING = False
+    # Encrypts stored PKCS#12 keys (and agency key passwords). Set it in production; losing it loses the keys.
+    SIGNING_SECRET = "dev-only-signing-secret"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:

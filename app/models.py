@@ -3,12 +3,14 @@
 from app.documents.models import Attachment, IncomingDocument, Register
 from app.engine.models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, ProcessSpec
 from app.org.models import Agency, RoleGrant, Unit, User
+from app.signing.models import ExternalSigning, SigningKey, TrustAnchor
 from app.worktime.models import CalendarDay
 
 __all__ = [
     "Agency",
     "Attachment",
     "CalendarDay",
+    "ExternalSigning",
     "HistoryEvent",
     "IncomingDocument",
     "OpenTask",
@@ -17,6 +19,8 @@ __all__ = [
     "ProcessSpec",
     "Register",
     "RoleGrant",
+    "SigningKey",
+    "TrustAnchor",
     "Unit",
     "User",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -46,6 +46,7 @@ class IncomingDocument(Base):
     signer_name: Mapped[str] = mapped_column(String(50), default="")
     due_date: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(500), default="")
+    is_paper: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # digitised (IN-4)
     extra_json: Mapped[str] = mapped_column(Text, default="{}")  # fields an agency added to its form
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     registered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

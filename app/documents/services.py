@@ -21,6 +21,7 @@ from app.documents.types import TYPE_NAMES
 from app.engine import services as engine
 from app.errors import N_, InvalidInput, NotFound, PermissionDenied
 from app.org.models import Role, User
+from app.signing import services as signing
 
 INCOMING_PROCESS = "incoming"
 ALLOWED_EXTENSIONS = {
@@ -107,9 +108,16 @@ def check_upload(upload: Upload) -> None:
 
 
 def register_incoming(
-    session: Session, clerk: User, values: dict[str, Any], uploads: list[Upload], *, now: datetime
+    session: Session,
+    clerk: User,
+    values: dict[str, Any],
+    uploads: list[Upload],
+    *,
+    now: datetime,
+    signing_secret: str = "",
 ) -> IncomingDocument:
-    """Register an incoming document with the next số đến of the year and start its process (IN-5)."""
+    """Register an incoming document with the next số đến of the year and start its process (IN-5); a paper
+    document's scan becomes one PDF signed with the agency's certificate first (IN-4)."""
     if not clerk.has_role(Role.CLERK):
         raise PermissionDenied(N_("Only a clerk registers incoming documents."))
     missing = sorted(CORE_FIELDS - values.keys())
@@ -122,6 +130,13 @@ def register_incoming(
         raise InvalidInput(N_("Some fields need correcting."), {"type_name": N_("Choose one of the offered values.")})
     for upload in uploads:
         check_upload(upload)
+    if values.get("is_paper"):
+        if not uploads:
+            raise InvalidInput(N_("Upload the scan of the paper document."), {"attachment": N_("Upload the scan.")})
+        scanned = signing.digitise(
+            session, clerk, [(u.file_name, u.content) for u in uploads], secret=signing_secret, now=now
+        )
+        uploads = [Upload(f"ban_so_hoa_{clock.local(now):%Y%m%d_%H%M%S}.pdf", "application/pdf", scanned)]
     year = clock.local(now).year
     register_id, number = take_number(session, clerk.agency_id, "incoming", year)
     document = IncomingDocument(
@@ -141,6 +156,7 @@ def register_incoming(
         signer_name=values.get("signer_name") or "",
         due_date=date.fromisoformat(values["due_date"]) if values.get("due_date") else None,
         description=values.get("description") or "",
+        is_paper=bool(values.get("is_paper")),
         extra_json=json.dumps({k: v for k, v in values.items() if k not in _COLUMNS}, ensure_ascii=False),
         registered_by_id=clerk.id,
     )
@@ -180,7 +196,7 @@ def register_incoming(
     return document
 
 
-_COLUMNS = CORE_FIELDS | {"signer_position", "signer_name", "due_date", "description"}
+_COLUMNS = CORE_FIELDS | {"signer_position", "signer_name", "due_date", "description", "is_paper"}
 
 
 def can_view(session: Session, user: User, document: IncomingDocument) -> bool:
@@ -201,3 +217,15 @@ def incoming_for(session: Session, user: User, document_id: int) -> IncomingDocu
     if not can_view(session, user, document):
         raise PermissionDenied(N_("This document is outside your scope."))
     return document
+
+
+def signature_checks(session: Session, document: IncomingDocument, *, now: datetime) -> dict[int, Any]:
+    """The signature panel of each PDF attachment, checked now against the trust anchors (IN-1, DOC-6)."""
+    checks: dict[int, Any] = {}
+    for attachment in document.attachments:
+        if attachment.file_name.lower().endswith(".pdf"):
+            try:
+                checks[attachment.id] = signing.verify_document(session, attachment.content, now=now)
+            except InvalidInput as error:
+                checks[attachment.id] = error
+    return checks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -51,7 +51,14 @@ def register_incoming() -> str | WerkzeugResponse | tuple[str, int]:
     try:
         values = forms.clean_submission(form, request.form, options, str(get_locale()))
         with transaction() as db_session:
-            document = services.register_incoming(db_session, current_user, values, uploads, now=clock.now())
+            document = services.register_incoming(
+                db_session,
+                current_user,
+                values,
+                uploads,
+                now=clock.now(),
+                signing_secret=current_app.config["SIGNING_SECRET"],
+            )
     except InvalidInput as error:
         flash(error.translated(), "error")
         return render_template(
@@ -79,7 +86,8 @@ def show_incoming(document_id: int) -> str:
     document = services.incoming_for(db.session(), current_user, document_id)
     tasks = engine.open_tasks_of(db.session(), document.instance_id) if document.instance_id else []
     events = engine.history_of(db.session(), document.instance_id) if document.instance_id else []
-    return render_template("documents/incoming.html", document=document, tasks=tasks, events=events)
+    checks = services.signature_checks(db.session(), document, now=clock.now())
+    return render_template("documents/incoming.html", document=document, tasks=tasks, events=events, checks=checks)
 
 
 @bp.get("/attachments/<int:attachment_id>")

@@ -1,0 +1,1 @@
+"""Digital signatures with pyHanko: personal and agency keys, signing, sealing, digitising, verifying."""

@@ -1,0 +1,136 @@
+"""Keys administration, signing a PDF, verifying any PDF, and the two-step signing on a personal token."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app import clock
+from app.db import transaction
+from app.errors import N_, InvalidInput, NotFound
+from app.extensions import db
+from app.org.models import User
+from app.signing import services
+
+bp = Blueprint("signing", __name__, url_prefix="/signing", template_folder="templates")
+
+
+def _upload(name: str) -> bytes:
+    upload = request.files.get(name)
+    if upload is None or not upload.filename:
+        raise InvalidInput(N_("Choose a file."))
+    return upload.read()
+
+
+@bp.get("/keys")
+@login_required
+def list_keys() -> str:
+    session = db.session()
+    people = list(
+        session.scalars(select(User).where(User.agency_id == current_user.agency_id).order_by(User.full_name))
+    )
+    keys = services.keys_of_agency(session, current_user.agency_id)
+    return render_template("signing/keys.html", keys=keys, people={u.id: u for u in people}, now=clock.now())
+
+
+@bp.post("/keys")
+@login_required
+def import_key() -> WerkzeugResponse:
+    owner = request.form.get("owner", "")
+    image = request.files.get("image")
+    with transaction() as session:
+        user = None
+        if owner != "agency":
+            user = session.scalar(select(User).where(User.username == owner, User.agency_id == current_user.agency_id))
+            if user is None:
+                raise NotFound(N_("Choose the key's owner."))
+        services.import_pkcs12(
+            session,
+            current_user,
+            agency=current_user.agency,
+            user=user,
+            data=_upload("pkcs12"),
+            password=request.form.get("password", ""),
+            image_png=image.read() if image and image.filename else None,
+            secret=current_app.config["SIGNING_SECRET"],
+            now=clock.now(),
+        )
+    flash(gettext("The key was imported and replaces the owner's previous key."), "success")
+    return redirect(url_for("signing.list_keys"))
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@login_required
+def verify_file() -> str:
+    result = None
+    if request.method == "POST":
+        result = services.verify_document(db.session(), _upload("file"), now=clock.now())
+    return render_template("signing/verify.html", result=result)
+
+
+@bp.route("/sign", methods=["GET", "POST"])
+@login_required
+def sign_file() -> str | Response:
+    if request.method == "GET":
+        return render_template("signing/sign.html")
+    with transaction() as session:
+        signed = services.sign_personal(
+            session,
+            current_user,
+            _upload("file"),
+            request.form.get("password", ""),
+            secret=current_app.config["SIGNING_SECRET"],
+            now=clock.now(),
+        )
+    name = (request.files["file"].filename or "van_ban.pdf").rsplit(".", 1)[0] + "_da_ky.pdf"
+    return send_file(io.BytesIO(signed), mimetype="application/pdf", as_attachment=True, download_name=name)
+
+
+@bp.post("/external")
+@login_required
+def prepare_external() -> tuple[Any, int]:
+    """Step 1 of signing on the signer's own token: the server prepares the PDF and returns the hash."""
+    payload = request.get_json(silent=True) or {}
+    try:
+        document = base64.b64decode(payload["pdf"], validate=True)
+        certificate = base64.b64decode(payload["certificate"], validate=True)
+        chain = [base64.b64decode(item, validate=True) for item in payload.get("chain", [])]
+    except (KeyError, ValueError, TypeError):
+        raise InvalidInput(N_("Send the PDF, the certificate and its chain, base64-encoded.")) from None
+    with transaction() as session:
+        pending, to_sign = services.prepare_external(
+            session, current_user, document, certificate, chain, now=clock.now()
+        )
+    return jsonify(id=pending.id, hash_to_sign=base64.b64encode(to_sign).decode(), algorithm="sha256"), 201
+
+
+@bp.post("/external/<int:pending_id>")
+@login_required
+def finish_external(pending_id: int) -> Response:
+    """Step 2: the token's signature value comes back and is embedded; the signed PDF is returned."""
+    payload = request.get_json(silent=True) or {}
+    try:
+        signature = base64.b64decode(payload["signature"], validate=True)
+    except (KeyError, ValueError, TypeError):
+        raise InvalidInput(N_("Send the signature value, base64-encoded.")) from None
+    with transaction() as session:
+        signed = services.finish_external(session, current_user, pending_id, signature, now=clock.now())
+    return send_file(io.BytesIO(signed), mimetype="application/pdf", download_name="signed.pdf")
