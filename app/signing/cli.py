@@ -117,21 +117,26 @@ def sign_command(source: Path, target: Path, username: str, password: str) -> No
 @click.option("--agency", "agency_code", required=True)
 @click.option("--number", required=True, help='The issued number, e.g. "12/QĐ-UBND".')
 @click.option("--date", "issued", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Issue date (default: today).")
-def seal_command(source: Path, target: Path, agency_code: str, number: str, issued: datetime | None) -> None:
-    """Write the number and date into SOURCE and add the agency's seal signature."""
+@click.option(
+    "--appendix", is_flag=True, help="SOURCE is an appendix in its own file: number and time at the top right."
+)
+def seal_command(
+    source: Path, target: Path, agency_code: str, number: str, issued: datetime | None, appendix: bool
+) -> None:
+    """Write the number and date into SOURCE and add the agency's seal signature (or seal an appendix)."""
+    secret = current_app.config["SIGNING_SECRET"]
     try:
         with transaction() as session:
             agency = agency_by_code(session, agency_code)
             day = issued.date() if issued is not None else clock.local(clock.now()).date()
-            signed = services.seal_as_agency(
-                session,
-                agency,
-                source.read_bytes(),
-                number=number,
-                issued_on=day,
-                secret=current_app.config["SIGNING_SECRET"],
-                now=clock.now(),
-            )
+            if appendix:
+                signed = services.seal_appendix_as_agency(
+                    session, agency, source.read_bytes(), number=number, secret=secret, now=clock.now()
+                )
+            else:
+                signed = services.seal_as_agency(
+                    session, agency, source.read_bytes(), number=number, issued_on=day, secret=secret, now=clock.now()
+                )
     except DomainError as error:
         _fail(error)
     target.write_bytes(signed)
@@ -161,3 +166,50 @@ def verify_command(source: Path) -> None:
             click.echo(f"   problem: {report.problem}")
     if not result.all_valid:
         sys.exit(1)
+
+
+@cli.command("token")
+@click.option("--agency", "agency_code", required=True, help="The agency (mã định danh) the key belongs to.")
+@click.option("--user", "username", default=None, help="A person's key; without it, the agency's seal key.")
+@click.option("--module", "module_path", required=True, help="Path of the PKCS#11 library.")
+@click.option("--token", "token_label", required=True)
+@click.option("--key-label", required=True)
+@click.option("--cert-label", required=True)
+@click.option("--cert", "cert_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--pin", default="", help="The agency token's PIN (stored encrypted); a person types it to sign.")
+def token_command(
+    agency_code: str,
+    username: str | None,
+    module_path: str,
+    token_label: str,
+    key_label: str,
+    cert_label: str,
+    cert_file: Path,
+    pin: str,
+) -> None:
+    """Use a key on a PKCS#11 token or HSM for a person or for the agency."""
+    try:
+        with transaction() as session:
+            agency = agency_by_code(session, agency_code)
+            user = session.scalar(select(User).where(User.username == username)) if username else None
+            if username and (user is None or user.agency_id != agency.id):
+                raise click.UsageError(f"no user {username} in {agency_code}")
+            services.store_pkcs11(
+                session,
+                agency=agency,
+                user=user,
+                config={
+                    "module_path": module_path,
+                    "token_label": token_label,
+                    "key_label": key_label,
+                    "cert_label": cert_label,
+                },
+                certificate=cert_file.read_bytes(),
+                pin=pin,
+                secret=current_app.config["SIGNING_SECRET"],
+                actor="cli",
+                now=clock.now(),
+            )
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"token key recorded for {username or agency_code}")

@@ -98,17 +98,55 @@ def configure_pkcs11(
     agency: Agency,
     user: User | None,
     config: dict[str, str],
-    certificate_der: bytes,
+    certificate: bytes,
     image_png: bytes | None,
+    pin: str = "",
+    secret: str = "",
     now: datetime,
 ) -> SigningKey:
-    """Record a PKCS#12-less key on a PKCS#11 token (module, token label, key and certificate labels)."""
+    """Record a key on a PKCS#11 token (module, token label, key and certificate labels). A person types
+    the PIN to sign; an agency's PIN is stored encrypted, as its clerks seal by role."""
     _check_admin(admin, agency.id)
+    if user is not None and user.agency_id != agency.id:
+        raise PermissionDenied(N_("This person belongs to another agency."))
+    return store_pkcs11(
+        session,
+        agency=agency,
+        user=user,
+        config=config,
+        certificate=certificate,
+        image_png=image_png,
+        pin=pin,
+        secret=secret,
+        actor=admin.username,
+        now=now,
+    )
+
+
+def store_pkcs11(
+    session: Session,
+    *,
+    agency: Agency,
+    user: User | None,
+    config: dict[str, str],
+    certificate: bytes,
+    image_png: bytes | None = None,
+    pin: str = "",
+    secret: str,
+    actor: str,
+    now: datetime,
+) -> SigningKey:
     missing = {"module_path", "token_label", "key_label", "cert_label"} - {k for k, v in config.items() if v}
     if missing:
         raise InvalidInput(N_("The token settings lack %(fields)s."), fields=", ".join(sorted(missing)))
-    key = _new_key(session, agency, user, KeyKind.PKCS11, certificate_der, image_png, admin.username, now)
+    if user is None and not pin:
+        raise InvalidInput(N_("Give the token PIN: the agency's clerks seal without typing it."))
+    with _translated_failures():
+        certificate_der = keys.to_der(certificate)
+    key = _new_key(session, agency, user, KeyKind.PKCS11, certificate_der, image_png, actor, now)
     key.pkcs11_json = json.dumps({k: config[k] for k in ("module_path", "token_label", "key_label", "cert_label")})
+    if user is None:
+        key.sealed_password = vault.seal(secret, pin.encode("utf-8"))
     session.flush()
     return key
 
@@ -227,7 +265,13 @@ def seal_appendix(session: Session, clerk: User, document: bytes, *, number: str
     """Sign an appendix in its own file with the agency's key: number and ISO time at the top right (OUT-9)."""
     if not clerk.has_role(Role.CLERK):
         raise PermissionDenied(N_("Only a clerk applies the agency's seal."))
-    key = active_key(session, clerk.agency_id, None)
+    return seal_appendix_as_agency(session, clerk.agency, document, number=number, secret=secret, now=now)
+
+
+def seal_appendix_as_agency(
+    session: Session, agency: Agency, document: bytes, *, number: str, secret: str, now: datetime
+) -> bytes:
+    key = active_key(session, agency.id, None)
     with _signer(key, _agency_password(key, secret), secret) as signer, _translated_failures():
         return pdf.seal_appendix(document, signer, number=number, signed_at=now)
 

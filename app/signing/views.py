@@ -77,6 +77,35 @@ def import_key() -> WerkzeugResponse:
     return redirect(url_for("signing.list_keys"))
 
 
+@bp.post("/keys/token")
+@login_required
+def configure_token() -> WerkzeugResponse:
+    owner = request.form.get("owner", "")
+    with transaction() as session:
+        user = None
+        if owner != "agency":
+            user = session.scalar(select(User).where(User.username == owner, User.agency_id == current_user.agency_id))
+            if user is None:
+                raise NotFound(N_("Choose the key's owner."))
+        services.configure_pkcs11(
+            session,
+            current_user,
+            agency=current_user.agency,
+            user=user,
+            config={
+                name: request.form.get(name, "").strip()
+                for name in ("module_path", "token_label", "key_label", "cert_label")
+            },
+            certificate=_upload("certificate"),
+            image_png=None,
+            pin=request.form.get("pin", ""),
+            secret=current_app.config["SIGNING_SECRET"],
+            now=clock.now(),
+        )
+    flash(gettext("The token key was recorded and replaces the owner's previous key."), "success")
+    return redirect(url_for("signing.list_keys"))
+
+
 @bp.route("/verify", methods=["GET", "POST"])
 @login_required
 def verify_file() -> str:

@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.documents.models import Attachment, IncomingDocument
+from app.errors import InvalidInput
 from app.org.models import Role
 from app.signing import services
 from app.signing.models import AnchorKind
@@ -255,3 +256,77 @@ def test_signing_sign_seal_and_verify_commands(app, db, clock, signing_app, trus
     assert verified.output.count("VALID") == 2 and "INVALID" not in verified.output
     unsigned = runner.invoke(args=["signing", "verify", str(tmp_path / "draft.pdf")])
     assert unsigned.exit_code == 1 and "no digital signature" in unsigned.output
+
+
+def test_a_leader_whose_key_is_on_a_pkcs11_token_signs_with_the_pin(
+    db, clock, signing_app, trusted, softhsm_token, make_agency, make_user, login_as
+):
+    agency = make_agency()
+    admin = login_as(make_user(agency, Role.ADMIN))
+    leader = make_user(agency, Role.LEADER)
+    _key, certificate, _chain = pkcs12.load_key_and_certificates(
+        trusted.person_p12["hung"].read_bytes(), PASSWORD.encode()
+    )
+    form = {
+        "owner": leader.username,
+        "module_path": softhsm_token.module_path,
+        "token_label": softhsm_token.token_label,
+        "key_label": softhsm_token.key_label,
+        "cert_label": softhsm_token.cert_label,
+    }
+    response = upload(
+        admin,
+        "/signing/keys/token",
+        form,
+        {"certificate": ("hung.pem", certificate.public_bytes(Encoding.PEM))},
+        page="/signing/keys",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    client = login_as(leader)
+    assert upload(client, "/signing/sign", {"password": "9999"}, {"file": ("a.pdf", make_draft())}).status_code == 422
+    signed = upload(client, "/signing/sign", {"password": softhsm_token.pin}, {"file": ("a.pdf", make_draft())})
+    assert signed.status_code == 200, signed.get_data(as_text=True)[:2000]
+    assert services.verify_document(db, signed.data, now=clock.now()).all_valid
+
+
+def test_an_appendix_in_its_own_file_gets_the_agency_signature_from_the_cli(
+    app, db, clock, signing_app, trusted, make_agency, tmp_path
+):
+    agency = make_agency()
+    give_key(db, clock, agency, None, trusted.agency_p12["UBND"])
+    (tmp_path / "phu_luc.pdf").write_bytes(make_draft())
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "signing",
+            "seal",
+            str(tmp_path / "phu_luc.pdf"),
+            str(tmp_path / "out.pdf"),
+            "--agency",
+            agency.code,
+            "--number",
+            "12/QĐ-STN",
+            "--appendix",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    verification = services.verify_document(db, (tmp_path / "out.pdf").read_bytes(), now=clock.now())
+    assert verification.all_valid and verification.signatures[0].signer_name == "ỦY BAN NHÂN DÂN TỈNH THỬ NGHIỆM"
+
+
+def test_an_agency_token_needs_its_pin_recorded(db, clock, signing_app, trusted, make_agency, make_user):
+    agency = make_agency()
+    admin = make_user(agency, Role.ADMIN)
+    config = {"module_path": "/x.so", "token_label": "T", "key_label": "k", "cert_label": "c"}
+    with pytest.raises(InvalidInput):
+        services.configure_pkcs11(
+            db,
+            admin,
+            agency=agency,
+            user=None,
+            config=config,
+            certificate=trusted.root_pem.read_bytes(),
+            image_png=None,
+            secret=SECRET,
+            now=clock.now(),
+        )
