@@ -163,3 +163,27 @@ def finish_external(pending_id: int) -> Response:
     with transaction() as session:
         signed = services.finish_external(session, current_user, pending_id, signature, now=clock.now())
     return send_file(io.BytesIO(signed), mimetype="application/pdf", download_name="signed.pdf")
+
+
+@bp.route("/seal", methods=["GET", "POST"])
+@login_required
+def seal_file() -> str | Response:
+    """The clerk writes the number and date onto a signed document and adds the agency's seal (or seals an
+    appendix in its own file)."""
+    if request.method == "GET":
+        return render_template("signing/seal.html")
+    number = request.form.get("number", "").strip()
+    if not number:
+        raise InvalidInput(N_("Enter the number and symbol, e.g. 12/QĐ-UBND."))
+    secret = current_app.config["SIGNING_SECRET"]
+    with transaction() as session:
+        if request.form.get("appendix"):
+            sealed = services.seal_appendix(
+                session, current_user, _upload("file"), number=number, secret=secret, now=clock.now()
+            )
+        else:
+            sealed = services.seal_document(
+                session, current_user, _upload("file"), number=number, secret=secret, now=clock.now()
+            )
+    name = (request.files["file"].filename or "van_ban.pdf").rsplit(".", 1)[0] + "_ban_hanh.pdf"
+    return send_file(io.BytesIO(sealed), mimetype="application/pdf", as_attachment=True, download_name=name)

@@ -330,3 +330,21 @@ def test_an_agency_token_needs_its_pin_recorded(db, clock, signing_app, trusted,
             secret=SECRET,
             now=clock.now(),
         )
+
+
+def test_the_clerk_numbers_and_seals_what_the_leader_signed_and_both_signatures_hold(
+    db, clock, signing_app, trusted, make_agency, make_user, login_as
+):
+    agency = make_agency()
+    leader = make_user(agency, Role.LEADER)
+    give_key(db, clock, agency, leader, trusted.person_p12["hung"])
+    give_key(db, clock, agency, None, trusted.agency_p12["UBND"], make_png((200, 20, 20), (300, 300), ring=True))
+    signed = upload(login_as(leader), "/signing/sign", {"password": PASSWORD}, {"file": ("qd.pdf", make_draft())}).data
+    clerk = login_as(make_user(agency, Role.CLERK))
+    sealed = upload(clerk, "/signing/seal", {"number": "12/QĐ-STN"}, {"file": ("qd_da_ky.pdf", signed)})
+    assert sealed.status_code == 200, sealed.get_data(as_text=True)[:2000]
+    result = services.verify_document(db, sealed.data, now=clock.now())
+    assert [s.bottom_line for s in result.signatures] == [True, True]
+    assert [s.signer_name for s in result.signatures] == ["Nguyễn Văn Hùng", "ỦY BAN NHÂN DÂN TỈNH THỬ NGHIỆM"]
+    specialist = login_as(make_user(agency, Role.SPECIALIST))
+    assert upload(specialist, "/signing/seal", {"number": "1/X"}, {"file": ("a.pdf", signed)}).status_code == 403
