@@ -35,6 +35,8 @@ class IncomingDocument(Base):
     arrival_number: Mapped[int] = mapped_column(Integer)  # số đến
     arrival_at: Mapped[datetime] = mapped_column(UTCDateTime)
     organ_name: Mapped[str] = mapped_column(String(200))  # issuing agency
+    organ_code: Mapped[str] = mapped_column(String(13), default="", server_default="")  # its mã định danh
+    document_code: Mapped[str] = mapped_column(String(60), default="", server_default="")  # DOC-5 identifier
     code_number: Mapped[str] = mapped_column(String(11))
     code_notation: Mapped[str] = mapped_column(String(30))
     issued_date: Mapped[date] = mapped_column(Date)
@@ -42,6 +44,8 @@ class IncomingDocument(Base):
     subject: Mapped[str] = mapped_column(String(500))  # trích yếu
     urgency: Mapped[int] = mapped_column(Integer, default=0)  # 0 Thường, 1 Khẩn, 2 Thượng khẩn, 3 Hỏa tốc
     page_amount: Mapped[int] = mapped_column(Integer, default=1)
+    language: Mapped[str] = mapped_column(String(30), default="Tiếng Việt", server_default="Tiếng Việt")
+    received_via: Mapped[str] = mapped_column(String(30), default="", server_default="")
     signer_position: Mapped[str] = mapped_column(String(100), default="")
     signer_name: Mapped[str] = mapped_column(String(50), default="")
     due_date: Mapped[date | None] = mapped_column(Date)

@@ -46,6 +46,7 @@ ALLOWED_EXTENSIONS = {
 MAX_FILE_BYTES = 50 * 1024 * 1024  # DOC-2
 MAX_NAME_LENGTH = 50
 CORE_FIELDS = {"organ_name", "number_symbol", "issued_date", "type_name", "subject", "urgency", "page_amount"}
+AGENCY_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")  # mã định danh, QCVN 102 / QĐ 20/2020
 NUMBER_SYMBOL = re.compile(r"^(?:(\d{1,11})/)?([^\s/][^\s]{0,29})$")
 VIEWER_ROLES = {Role.CLERK, Role.LEADER, Role.DEPUTY_LEADER, Role.ADMIN, Role.AUDITOR}
 
@@ -81,6 +82,11 @@ def _register(session: Session, agency_id: int, kind: str, year: int) -> Registe
     except IntegrityError:
         pass
     return session.scalars(query).one()
+
+
+def document_code(organ_code: str, year: int, number: str) -> str:
+    """Mã định danh văn bản (QĐ 28/2018 Điều 10.2b, DOC-5): agency code, year, number — when all are known."""
+    return f"{organ_code},{year},{number}" if organ_code and number else ""
 
 
 def safe_file_name(name: str) -> str:
@@ -128,6 +134,14 @@ def register_incoming(
         raise InvalidInput(N_("Some fields need correcting."), {"number_symbol": N_("Write it as 12/QĐ-UBND.")})
     if values["type_name"] not in TYPE_NAMES:
         raise InvalidInput(N_("Some fields need correcting."), {"type_name": N_("Choose one of the offered values.")})
+    if int(values.get("secrecy") or 0) > 0:
+        raise InvalidInput(
+            N_("Classified documents (Mật, Tối mật, Tuyệt mật) must not be managed in this system (DOC-4)."),
+            {"secrecy": N_("Handle it on paper, outside the system.")},
+        )
+    organ_code = str(values.get("organ_code") or "").strip()
+    if organ_code and not AGENCY_CODE.match(organ_code):
+        raise InvalidInput(N_("Some fields need correcting."), {"organ_code": N_("Write it as 000.00.12.H34.")})
     for upload in uploads:
         check_upload(upload)
     if values.get("is_paper"):
@@ -137,6 +151,7 @@ def register_incoming(
             session, clerk, [(u.file_name, u.content) for u in uploads], secret=signing_secret, now=now
         )
         uploads = [Upload(f"ban_so_hoa_{clock.local(now):%Y%m%d_%H%M%S}.pdf", "application/pdf", scanned)]
+    issued_on = date.fromisoformat(values["issued_date"])
     year = clock.local(now).year
     register_id, number = take_number(session, clerk.agency_id, "incoming", year)
     document = IncomingDocument(
@@ -145,9 +160,13 @@ def register_incoming(
         arrival_number=number,
         arrival_at=now,
         organ_name=values["organ_name"],
+        organ_code=organ_code,
+        document_code=document_code(organ_code, issued_on.year, match.group(1) or ""),
+        language=str(values.get("language") or "Tiếng Việt")[:30],
+        received_via=str(values.get("received_via") or "")[:30],
         code_number=match.group(1) or "",
         code_notation=match.group(2),
-        issued_date=date.fromisoformat(values["issued_date"]),
+        issued_date=issued_on,
         type_name=values["type_name"],
         subject=values["subject"],
         urgency=int(values["urgency"] or 0),
@@ -196,7 +215,17 @@ def register_incoming(
     return document
 
 
-_COLUMNS = CORE_FIELDS | {"signer_position", "signer_name", "due_date", "description", "is_paper"}
+_COLUMNS = CORE_FIELDS | {
+    "signer_position",
+    "signer_name",
+    "due_date",
+    "description",
+    "is_paper",
+    "organ_code",
+    "secrecy",
+    "language",
+    "received_via",
+}
 
 
 def can_view(session: Session, user: User, document: IncomingDocument) -> bool:

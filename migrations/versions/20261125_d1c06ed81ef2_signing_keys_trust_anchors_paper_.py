@@ -67,7 +67,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_signing_keys_user_id'), ['user_id'], unique=False)
 
     with op.batch_alter_table('incoming_documents', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('is_paper', sa.Boolean(), server_default=sa.text('0'), nullable=False))
+        batch_op.add_column(sa.Column('is_paper', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     # ### end Alembic commands ###
 

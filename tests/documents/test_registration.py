@@ -87,3 +87,24 @@ def test_a_file_of_a_refused_type_is_reported_and_nothing_is_registered(db, cloc
 def test_a_long_name_is_shortened_to_50_characters_keeping_its_extension():
     name = services.safe_file_name("Báo cáo tổng hợp tình hình thực hiện nhiệm vụ năm 2026 của các đơn vị.docx")
     assert len(name) <= 50 and name.endswith(".docx") and name.isascii()
+
+
+def test_a_classified_document_is_refused_and_takes_no_number(db, clock, make_agency, make_user):
+    agency = make_agency()
+    make_user(agency, Role.LEADER)
+    clerk = make_user(agency, Role.CLERK)
+    with pytest.raises(InvalidInput) as refused:
+        services.register_incoming(db, clerk, {**VALUES, "secrecy": 1}, [], now=clock.now())
+    assert "secrecy" in refused.value.field_errors and "DOC-4" in refused.value.message
+    assert services.register_incoming(db, clerk, dict(VALUES), [], now=clock.now()).arrival_number == 1
+
+
+def test_the_document_identifier_joins_agency_code_year_and_number(db, clock, make_agency, make_user):
+    agency = make_agency()
+    make_user(agency, Role.LEADER)
+    clerk = make_user(agency, Role.CLERK)
+    document = services.register_incoming(db, clerk, {**VALUES, "organ_code": "000.00.12.H34"}, [], now=clock.now())
+    assert document.document_code == "000.00.12.H34,2026,12"
+    with pytest.raises(InvalidInput) as refused:
+        services.register_incoming(db, clerk, {**VALUES, "organ_code": "H34-12"}, [], now=clock.now())
+    assert "organ_code" in refused.value.field_errors

@@ -20,6 +20,7 @@ REGISTRATION = {
     "type_name": "Công văn",
     "subject": "Về việc báo cáo số lượng công chức năm 2026",
     "urgency": "0",
+    "secrecy": "0",
     "page_amount": "2",
 }
 
