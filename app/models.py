@@ -2,6 +2,7 @@
 
 from app.documents.models import Attachment, IncomingDocument, Register
 from app.engine.models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, ProcessSpec
+from app.inbox.models import Notification
 from app.org.models import Agency, RoleGrant, Unit, User
 from app.signing.models import ExternalSigning, SigningKey, TrustAnchor
 from app.worktime.models import CalendarDay
@@ -13,6 +14,7 @@ __all__ = [
     "ExternalSigning",
     "HistoryEvent",
     "IncomingDocument",
+    "Notification",
     "OpenTask",
     "ProcessDefinition",
     "ProcessInstance",

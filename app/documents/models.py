@@ -50,6 +50,8 @@ class IncomingDocument(Base):
     signer_name: Mapped[str] = mapped_column(String(50), default="")
     due_date: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(500), default="")
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")  # unaccented, lower case
+    paper_holder: Mapped[str] = mapped_column(String(200), default="", server_default="")  # IN-13
     is_paper: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # digitised (IN-4)
     extra_json: Mapped[str] = mapped_column(Text, default="{}")  # fields an agency added to its form
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))

@@ -96,6 +96,7 @@ class OpenTask(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)  # urgency code 0..4, Hỏa tốc on top
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the holder's own reminder date
     title: Mapped[str] = mapped_column(String(500), default="")  # what the task is about (trích yếu)
 
 
