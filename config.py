@@ -38,6 +38,13 @@ class Config:
     TESTING = False
     # Encrypts stored PKCS#12 keys (and agency key passwords). Set it in production; losing it loses the keys.
     SIGNING_SECRET = "dev-only-signing-secret"
+    # E-mail for notifications; empty SMTP_HOST: notifications stay in the web bell only.
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_USER = ""
+    SMTP_PASSWORD = ""
+    SMTP_STARTTLS = False
+    MAIL_FROM = "qlvb@localhost"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:

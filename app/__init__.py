@@ -54,5 +54,11 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
         app.register_blueprint(blueprint)
     for group in (demo_cli, processes_cli, audit_cli, signing_cli, worktime_cli):
         app.cli.add_command(group)
+    from functools import partial
+
+    from app.engine.services import register_notice_handler
+    from app.inbox.services import deliver_notice
+
+    register_notice_handler(partial(deliver_notice, mail=bool(app.config["SMTP_HOST"])))
     web.init_app(app)
     return app

@@ -88,7 +88,11 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
+        from app.inbox.services import unread_count
+
+        unread = unread_count(db.session(), current_user) if current_user.is_authenticated else 0
         return {
+            "unread_notifications": unread,
             "urgency_labels": URGENCY_LABELS,
             "event_labels": EVENT_LABELS,
             "status_labels": STATUS_LABELS,

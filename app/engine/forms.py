@@ -98,6 +98,15 @@ def clean_submission(
         name, kind = field["name"], field["type"]
         if kind == "file":
             continue
+        if field.get("multiple"):
+            chosen = _many(raw, name)
+            if not chosen and field.get("required"):
+                errors[name] = N_("This field is required.")
+            allowed = {choice.value for choice in options_for(field)}
+            if any(item not in allowed for item in chosen):
+                errors[name] = N_("Choose one of the offered values.")
+            values[name] = chosen
+            continue
         given = raw.get(name)
         given = given.strip() if isinstance(given, str) else given
         if kind == "checkbox":
@@ -115,6 +124,14 @@ def clean_submission(
     if errors:
         raise InvalidInput(N_("Some fields need correcting."), errors)
     return values
+
+
+def _many(raw: Mapping[str, Any], name: str) -> list[str]:
+    """Every value posted for a multiple-choice field, without blanks or repeats, in the order given."""
+    getlist = getattr(raw, "getlist", None)
+    given = getlist(name) if getlist is not None else raw.get(name) or []
+    items = [given] if isinstance(given, str) else list(given)
+    return list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
 
 
 def _typed(field: dict[str, Any], given: Any, options_for: OptionsFor) -> Any:

@@ -26,11 +26,12 @@ from RestrictedPython.Guards import (
     safer_getattr,
 )
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.errors import N_, InvalidInput
-from app.org.models import Role
+from app.org.models import Role, User
 from app.org.roles import role_for_lane
 from app.org.services import holders as role_holders
 from app.worktime.calendar import WorkCalendar
@@ -131,6 +132,7 @@ class ScriptContext:
     _calendar: WorkCalendar | None = field(default=None, repr=False)
     journal: list[list[Any]] = field(default_factory=list)
     replaying: list[list[Any]] | None = None
+    outbox: list[dict[str, Any]] = field(default_factory=list)  # notices to deliver once the advance is saved
 
     def derived(self) -> ScriptContext:
         """A context for expressions outside the workflow (inbox properties): not journaled."""
@@ -203,6 +205,20 @@ def builtin_helpers(context: ScriptContext) -> dict[str, Callable[..., Any]]:
         users = role_holders(context.session, context.agency_id, _role(role), unit)
         return [user.username for user in users]
 
+    def supervisor_of(username: str) -> list[str]:
+        """The unit leaders of the person's unit (the clerk's supervisor, for escalations)."""
+        user = context.session.scalar(
+            select(User).where(User.username == username, User.agency_id == context.agency_id)
+        )
+        if user is None or user.unit is None:
+            return []
+        return holders(Role.UNIT_LEADER.value, user.unit.code)
+
+    def notify(recipients: str | list[str], message: str) -> None:
+        """Tell people (usernames, or role names, or "role@UNIT") something; delivered after the advance is saved."""
+        targets = [recipients] if isinstance(recipients, str) else [str(item) for item in recipients]
+        context.outbox.append({"to": targets, "message": str(message)[:1000]})
+
     def first_holder(role: str, unit: str | None = None) -> str:
         names = holders(role, unit)
         if not names:
@@ -220,6 +236,8 @@ def builtin_helpers(context: ScriptContext) -> dict[str, Callable[..., Any]]:
         "forward_time": forward_time,
         "holders": holders,
         "first_holder": first_holder,
+        "supervisor_of": supervisor_of,
+        "notify": notify,
     }
 
 

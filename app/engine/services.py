@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -22,6 +23,15 @@ from app.org.models import Agency, Role, Unit, User
 from app.org.roles import role_for_lane
 
 SYSTEM = "system"
+NoticeHandler = Callable[[Session, ProcessInstance, list[str], str, datetime], object]
+_notice_handlers: list[NoticeHandler] = []
+
+
+def register_notice_handler(handler: NoticeHandler) -> None:
+    """Who delivers `notify(...)` notices from diagrams (the inbox, registered by create_app)."""
+    _notice_handlers.append(handler)
+
+
 INPUT_KINDS = {"started", "task_completed", "timer_fired", "retried"}
 
 
@@ -334,6 +344,10 @@ def _record(
     if rows:
         session.execute(insert(OpenTask), [_values(row) for row in rows])
     session.execute(insert(HistoryEvent), [_values(row) for row in chained])
+    for notice in context.outbox:
+        for handler in _notice_handlers:
+            handler(session, instance, notice["to"], notice["message"], now)
+    context.outbox.clear()
     if instance.next_timer_at is not None and instance.next_timer_at != previous_timer:
         from app.engine.jobs import wake_instance
 

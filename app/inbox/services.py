@@ -1,16 +1,24 @@
-"""Completing a task through its form: the form is the one frozen with the instance's process version."""
+"""Completing a task through its form (the form frozen with the process version); notifications."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.engine import definitions, forms
 from app.engine import services as engine
 from app.engine.models import OpenTask, ProcessInstance
+from app.inbox.models import Notification
+from app.jobs import enqueue_after_commit
 from app.org.models import User
+from app.org.roles import role_for_lane
+from app.org.services import holders
 
 
 def task_form(session: Session, user: User, task_uuid: str) -> tuple[OpenTask, dict[str, Any]]:
@@ -23,6 +31,46 @@ def task_form(session: Session, user: User, task_uuid: str) -> tuple[OpenTask, d
     return task, definitions.form_of(definition, task.form)
 
 
+@dataclass(frozen=True)
+class Step:
+    """A completed step as the next handlers read it: who, when, and what they wrote, with field labels."""
+
+    name: str
+    actor: str
+    at: datetime
+    entries: list[tuple[str, str]]
+
+
+def route_so_far(session: Session, instance_id: int, definition_id: int, locale: str) -> list[Step]:
+    """What was decided before this task (directives, coordinators' opinions) for the person acting now (IN-11)."""
+    definition = session.get(definitions.ProcessDefinition, definition_id)
+    labels: dict[str, str] = {}
+    if definition is not None:
+        for form in json.loads(definition.forms_json).values():
+            for field in form.get("fields", []):
+                labels.setdefault(field["name"], forms.text(field.get("label", field["name"]), locale))
+    instance = session.get(ProcessInstance, instance_id)
+    agency_users = select(User).where(User.agency_id == (instance.agency_id if instance else -1))
+    names = {user.username: user.full_name for user in session.scalars(agency_users)}
+    steps = []
+    for event in engine.history_of(session, instance_id):
+        if event.kind != "task_completed":
+            continue
+        data = json.loads(event.data_after)
+        entries = [
+            (
+                labels.get(key, key),
+                ", ".join(names.get(str(v), str(v)) for v in value)
+                if isinstance(value, list)
+                else names.get(str(value), str(value)),
+            )
+            for key, value in data.items()
+            if value not in (None, "", [])
+        ]
+        steps.append(Step(event.task_name, names.get(event.actor, event.actor), event.at, entries))
+    return steps
+
+
 def submit_task(
     session: Session, user: User, task_uuid: str, raw: Mapping[str, Any], *, locale: str, now: Any
 ) -> ProcessInstance:
@@ -30,3 +78,70 @@ def submit_task(
     task, form = task_form(session, user, task_uuid)
     values = forms.clean_submission(form, raw, forms.options_for(session, user.agency_id, locale), locale)
     return engine.complete_task(session, user, task.task_uuid, values, now=now)
+
+
+def deliver_notice(
+    session: Session, instance: ProcessInstance, recipients: list[str], message: str, now: datetime, *, mail: bool
+) -> list[Notification]:
+    """Notifications from a diagram's notify(...): to usernames, role names or "role@UNIT" of the agency (IN-14)."""
+    users: dict[int, User] = {}
+    for recipient in recipients:
+        role_name, _, unit = recipient.partition("@")
+        role = role_for_lane(role_name)
+        if role is not None:
+            found = holders(session, instance.agency_id, role, unit or None)
+        else:
+            found = list(
+                session.scalars(select(User).where(User.username == recipient, User.agency_id == instance.agency_id))
+            )
+        users.update({user.id: user for user in found})
+    link = _link(instance)
+    urgent = any(
+        task.priority >= 1 for task in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id))
+    )
+    notices = [
+        Notification(
+            user_id=user.id,
+            agency_id=instance.agency_id,
+            message=message,
+            link=link,
+            instance_id=instance.id,
+            is_urgent=urgent,
+            created_at=now,
+        )
+        for user in users.values()
+    ]
+    session.add_all(notices)
+    session.flush()
+    if mail:
+        from app.inbox.jobs import mail_notification
+
+        for notice in notices:
+            if users[notice.user_id].email:
+                enqueue_after_commit(session, mail_notification, notice.id)
+    return notices
+
+
+def _link(instance: ProcessInstance) -> str:
+    kind, _, identifier = instance.business_key.partition(":")
+    return f"/documents/incoming/{identifier}" if kind == "incoming" and identifier.isdigit() else "/inbox/"
+
+
+def unread_count(session: Session, user: User) -> int:
+    query = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    )
+    return int(session.scalar(query) or 0)
+
+
+def notifications_of(session: Session, user: User, *, limit: int = 100) -> list[Notification]:
+    query = select(Notification).where(Notification.user_id == user.id).order_by(Notification.created_at.desc())
+    return list(session.scalars(query.limit(limit)))
+
+
+def mark_read(session: Session, user: User, *, now: datetime) -> None:
+    session.execute(
+        update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=now)
+    )

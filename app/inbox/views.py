@@ -11,6 +11,7 @@ from app import clock
 from app.db import transaction
 from app.engine import forms
 from app.engine import services as engine
+from app.engine.models import ProcessInstance
 from app.errors import InvalidInput, translated_field_errors
 from app.extensions import db
 from app.inbox import queries, services
@@ -29,6 +30,8 @@ def _render_task(task_uuid: str, values: dict, errors: dict, status: int = 200) 
     locale = str(get_locale())
     task, form = services.task_form(db.session(), current_user, task_uuid)
     document = _subject(task.instance_id)
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    steps = services.route_so_far(db.session(), task.instance_id, instance.definition_id, locale) if instance else []
     return render_template(
         "inbox/task.html",
         task=task,
@@ -39,6 +42,7 @@ def _render_task(task_uuid: str, values: dict, errors: dict, status: int = 200) 
         values=values,
         errors=errors,
         document=document,
+        steps=steps,
     ), status
 
 
@@ -46,6 +50,15 @@ def _subject(instance_id: int) -> object | None:
     from app.documents.models import IncomingDocument
 
     return db.session.query(IncomingDocument).filter_by(instance_id=instance_id).first()
+
+
+@bp.get("/notifications")
+@login_required
+def show_notifications() -> str:
+    notices = services.notifications_of(db.session(), current_user)
+    with transaction() as session:
+        services.mark_read(session, current_user, now=clock.now())
+    return render_template("inbox/notifications.html", notices=notices)
 
 
 @bp.get("/tasks/<task_uuid>")
