@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.engine.models import OpenTask
 from app.engine.services import visible_to
-from app.org.models import User
+from app.org.models import Role, User
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,26 @@ def count(session: Session, user: User) -> int:
         visible_to(user), (OpenTask.claimed_by_id.is_(None)) | (OpenTask.claimed_by_id == user.id)
     )
     return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class WatchRow:
+    task: OpenTask
+    is_late: bool
+
+
+def late_or_due_soon(session: Session, leader: User, *, now: datetime, horizon: datetime) -> list[WatchRow]:
+    """Open tasks of the leader's scope that are late or due before `horizon` (IN-12): the whole agency for
+    its leaders, the unit for a unit leader."""
+    query = select(OpenTask).where(
+        OpenTask.agency_id == leader.agency_id, OpenTask.due_at.is_not(None), OpenTask.due_at <= horizon
+    )
+    if not leader.has_role(Role.LEADER, Role.DEPUTY_LEADER):
+        unit_people = select(User.id).where(User.unit_id == leader.unit_id)
+        query = query.where(or_(OpenTask.unit_id == leader.unit_id, OpenTask.assignee_id.in_(unit_people)))
+    rows, seen = [], set()
+    for task in session.scalars(query.order_by(OpenTask.due_at, OpenTask.priority.desc())):
+        if task.task_uuid not in seen:
+            seen.add(task.task_uuid)
+            rows.append(WatchRow(task, task.due_at is not None and task.due_at < now))
+    return rows

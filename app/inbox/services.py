@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.engine import definitions, forms
 from app.engine import services as engine
 from app.engine.models import OpenTask, ProcessInstance
+from app.errors import N_, NotFound, PermissionDenied
 from app.inbox.models import Notification
 from app.jobs import enqueue_after_commit
-from app.org.models import User
+from app.org.models import Role, Unit, User
 from app.org.roles import role_for_lane
 from app.org.services import holders
 
@@ -145,3 +147,43 @@ def mark_read(session: Session, user: User, *, now: datetime) -> None:
     session.execute(
         update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=now)
     )
+
+
+WATCHER_ROLES = (Role.LEADER, Role.DEPUTY_LEADER, Role.UNIT_LEADER)
+
+
+def remind(session: Session, leader: User, task_uuid: str, *, now: datetime) -> list[Notification]:
+    """A leader chases an open task in their scope: its holders get a notification (IN-12)."""
+    if not leader.has_role(*WATCHER_ROLES):
+        raise PermissionDenied(N_("Only leaders send reminders."))
+    rows = list(session.scalars(select(OpenTask).where(OpenTask.task_uuid == task_uuid)))
+    if not rows or rows[0].agency_id != leader.agency_id:
+        raise NotFound(N_("No such open task."))
+    task = rows[0]
+    instance = session.get(ProcessInstance, task.instance_id)
+    assert instance is not None
+    recipients = []
+    for row in rows:
+        assignee = session.get(User, row.assignee_id) if row.assignee_id is not None else None
+        if assignee is not None:
+            recipients.append(assignee.username)
+        elif row.unit_id is not None:
+            recipients.append(f"{row.role}@{_unit_code(session, row.unit_id)}")
+        else:
+            recipients.append(str(row.role))
+    due = f" (hạn {clock.local(task.due_at):%d/%m/%Y %H:%M})" if task.due_at else ""
+    message = f"{leader.full_name} đề nghị khẩn trương xử lý: {task.name} — {task.title}{due}"
+    return deliver_notice(session, instance, recipients, message, now, mail=False)
+
+
+def _unit_code(session: Session, unit_id: int) -> str:
+    unit = session.get(Unit, unit_id)
+    return unit.code if unit else ""
+
+
+def set_follow_up(session: Session, user: User, task_uuid: str, when: datetime | None) -> None:
+    """A person's own reminder date on a task they may act on (Camunda's follow-up date)."""
+    row = engine.task_for_user(session, user, task_uuid)
+    for candidate in session.scalars(select(OpenTask).where(OpenTask.task_uuid == row.task_uuid)):
+        candidate.follow_up_at = when
+    session.flush()

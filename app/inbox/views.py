@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
@@ -12,7 +14,7 @@ from app.db import transaction
 from app.engine import forms
 from app.engine import services as engine
 from app.engine.models import ProcessInstance
-from app.errors import InvalidInput, translated_field_errors
+from app.errors import N_, InvalidInput, PermissionDenied, translated_field_errors
 from app.extensions import db
 from app.inbox import queries, services
 
@@ -50,6 +52,40 @@ def _subject(instance_id: int) -> object | None:
     from app.documents.models import IncomingDocument
 
     return db.session.query(IncomingDocument).filter_by(instance_id=instance_id).first()
+
+
+@bp.get("/watch")
+@login_required
+def show_watch() -> str:
+    """Late and soon-due work of the leader's scope, to chase (IN-12)."""
+    if not current_user.has_role(*services.WATCHER_ROLES):
+        raise PermissionDenied(N_("This list is for leaders."))
+    now = clock.now()
+    rows = queries.late_or_due_soon(db.session(), current_user, now=now, horizon=now + timedelta(days=2))
+    return render_template("inbox/watch.html", rows=rows)
+
+
+@bp.post("/tasks/<task_uuid>/remind")
+@login_required
+def remind(task_uuid: str) -> Response:
+    with transaction() as session:
+        sent = services.remind(session, current_user, task_uuid, now=clock.now())
+    flash(gettext("Reminder sent to %(count)s people.", count=len(sent)), "success")
+    return redirect(url_for("inbox.show_watch"))
+
+
+@bp.post("/tasks/<task_uuid>/follow-up")
+@login_required
+def set_follow_up(task_uuid: str) -> Response:
+    raw = request.form.get("follow_up", "")
+    try:
+        when = datetime.combine(date.fromisoformat(raw), time(8), clock.VN) if raw else None
+    except ValueError:
+        raise InvalidInput(N_("Enter a date.")) from None
+    with transaction() as session:
+        services.set_follow_up(session, current_user, task_uuid, when)
+    flash(gettext("Follow-up date saved."), "success")
+    return redirect(url_for("inbox.show_task", task_uuid=task_uuid))
 
 
 @bp.get("/notifications")
