@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.documents.models import IncomingDocument
 from app.engine.models import HistoryEvent, InstanceStatus, OpenTask, ProcessInstance
 from app.engine.replay import replay
-from app.org.models import Role
+from app.org.models import Role, User
 
 REGISTRATION = {
     "organ_name": "Bộ Nội vụ",
@@ -185,3 +185,29 @@ def test_so_noi_vu_routes_through_office_head_deputy_unit_head_and_specialist(
     assert instance.status == InstanceStatus.RUNNING  # the Director's follow-up task is still open
     events = db.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance.id).order_by(HistoryEvent.seq))
     assert replay(db, instance, list(events)).is_reproduced
+
+
+def test_a_unit_head_returns_a_document_outside_the_units_function_to_the_office_with_a_note(
+    db, clock, make_agency, make_user, login_as
+):
+    agency = make_agency(code="000.00.12.H34", name="Sở Nội vụ tỉnh Kon Tum", units=("HCTH", "TCBC", "CCVC"))
+    make_user(agency, Role.CLERK, unit="HCTH")
+    office_head = make_user(agency, Role.UNIT_LEADER, unit="HCTH")
+    director = make_user(agency, Role.LEADER)
+    tcbc_head = make_user(agency, Role.UNIT_LEADER, unit="TCBC")
+    register(login_as(db.scalar(select(User).where(User.agency_id == agency.id, User.unit_id.is_not(None)).limit(1))))
+    office = login_as(office_head)
+    office.post(
+        f"/inbox/tasks/{task_uuid_in(office.get('/inbox/').get_data(as_text=True))}", {"director": director.username}
+    )
+    boss = login_as(director)
+    uuid = task_uuid_in(boss.get("/inbox/").get_data(as_text=True))
+    boss.post(f"/inbox/tasks/{uuid}", {"directive": "TCBC xử lý", "lead_unit": "TCBC", "deadline_days": "3"})
+    head = login_as(tcbc_head)
+    uuid = task_uuid_in(head.get("/inbox/").get_data(as_text=True))
+    response = head.post(f"/inbox/tasks/{uuid}", {"lead": "", "unit_note": "Không thuộc chức năng của phòng TCBC"})
+    assert response.status_code == 302
+    page = office.get("/inbox/").get_data(as_text=True)
+    uuid = task_uuid_in(page)
+    task_page = office.get(f"/inbox/tasks/{uuid}").get_data(as_text=True)
+    assert "Trưởng phòng HCTH" in task_page and "Không thuộc chức năng của phòng TCBC" in task_page
