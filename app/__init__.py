@@ -45,14 +45,16 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     from app.documents.views import bp as documents
     from app.inbox.views import bp as inbox
     from app.org.views import bp as org
+    from app.reports.cli import cli as reports_cli
+    from app.reports.views import bp as reports
     from app.signing.cli import cli as signing_cli
     from app.signing.views import bp as signing
     from app.worktime.cli import cli as worktime_cli
     from app.worktime.views import bp as worktime
 
-    for blueprint in (org, inbox, documents, audit, designer, signing, worktime):
+    for blueprint in (org, inbox, documents, audit, designer, signing, worktime, reports):
         app.register_blueprint(blueprint)
-    for group in (demo_cli, processes_cli, audit_cli, signing_cli, worktime_cli):
+    for group in (demo_cli, processes_cli, audit_cli, signing_cli, worktime_cli, reports_cli):
         app.cli.add_command(group)
     from functools import partial
 

@@ -18,6 +18,9 @@ def run_worker(app: Flask) -> Iterator[Callable[[], None]]:
     AppJob.app = app
     queue = jobs.queue()
     queue.empty()
+    # Other tests' advances (escalation timers) leave wake-ups scheduled in the shared Redis: start clean.
+    for job_id in queue.scheduled_job_registry.get_job_ids():
+        queue.scheduled_job_registry.remove(job_id, delete_job=True)
 
     def run() -> None:
         worker = SimpleWorker([queue], connection=jobs.connection(), job_class=AppJob)
