@@ -92,9 +92,10 @@ def set_follow_up(task_uuid: str) -> Response:
 @login_required
 def show_notifications() -> str:
     notices = services.notifications_of(db.session(), current_user)
+    unread = {notice.id for notice in notices if notice.read_at is None}  # before they are marked read
     with transaction() as session:
         services.mark_read(session, current_user, now=clock.now())
-    return render_template("inbox/notifications.html", notices=notices)
+    return render_template("inbox/notifications.html", notices=notices, unread=unread)
 
 
 @bp.get("/tasks/<task_uuid>")
