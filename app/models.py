@@ -3,7 +3,7 @@
 from app.documents.models import Attachment, IncomingDocument, Register
 from app.engine.models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, ProcessSpec
 from app.inbox.models import Notification
-from app.org.models import Agency, RoleGrant, Unit, User
+from app.org.models import Agency, Delegation, RoleGrant, Unit, User
 from app.signing.models import ExternalSigning, SigningKey, TrustAnchor
 from app.worktime.models import CalendarDay
 
@@ -11,6 +11,7 @@ __all__ = [
     "Agency",
     "Attachment",
     "CalendarDay",
+    "Delegation",
     "ExternalSigning",
     "HistoryEvent",
     "IncomingDocument",

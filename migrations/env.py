@@ -40,6 +40,13 @@ target_db = current_app.extensions['migrate'].db
 # ... etc.
 
 
+def include_object(object, name, type_, reflected, compare_to):
+    # SQLite's FTS5 index of incoming documents is made by a migration and is not in the models.
+    from app.documents.search import is_fts_table
+
+    return not (type_ == 'table' and is_fts_table(name))
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -86,6 +93,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

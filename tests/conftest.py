@@ -86,6 +86,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with application.app_context():
         database.session.remove()
         database.engine.dispose()
+    from app import jobs
+
+    jobs.stop_embedded()  # the embedded redis-server is a daemon: it outlives the tests unless stopped
 
 
 @pytest.fixture

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime
@@ -27,10 +38,26 @@ class IncomingDocument(Base):
     """Registration data of Nghị định 30/2020 Phụ lục VI Part II (names follow its English column names)."""
 
     __tablename__ = "incoming_documents"
-    __table_args__ = (UniqueConstraint("register_id", "arrival_number"),)
+    __table_args__ = (
+        UniqueConstraint("register_id", "arrival_number"),
+        # The incoming list of one agency, newest first: alone, by urgency, by type (counts read the index only).
+        Index("ix_incoming_documents_agency_arrival", "agency_id", "arrival_at"),
+        Index("ix_incoming_documents_agency_urgency", "agency_id", "urgency", "arrival_at"),
+        Index("ix_incoming_documents_agency_type", "agency_id", "type_name", "arrival_at"),
+        # PostgreSQL: one GIN over the agency (btree_gin) and the trigrams (pg_trgm) of search_text, so a
+        # search reads only that agency's matches. SQLite searches an FTS5 table instead and keeps an empty
+        # stand-in of this index (WHERE 0) so the schema still matches the models.
+        Index(
+            "ix_incoming_documents_search_text",
+            "agency_id",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))  # indexed first in the list's indexes
     register_id: Mapped[int] = mapped_column(ForeignKey("registers.id"))
     arrival_number: Mapped[int] = mapped_column(Integer)  # số đến
     arrival_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -54,7 +81,7 @@ class IncomingDocument(Base):
     paper_holder: Mapped[str] = mapped_column(String(200), default="", server_default="")  # IN-13
     is_paper: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # digitised (IN-4)
     extra_json: Mapped[str] = mapped_column(Text, default="{}")  # fields an agency added to its form
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
     registered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="document", order_by="Attachment.id")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.documents.models import Attachment, IncomingDocument, Register
+from app.documents.search import search_text
 from app.documents.types import TYPE_NAMES
 from app.engine import services as engine
 from app.errors import N_, InvalidInput, NotFound, PermissionDenied
@@ -179,6 +180,7 @@ def register_incoming(
         extra_json=json.dumps({k: v for k, v in values.items() if k not in _COLUMNS}, ensure_ascii=False),
         registered_by_id=clerk.id,
     )
+    document.search_text = search_text(document)
     session.add(document)
     session.flush()
     for upload in uploads:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
+from datetime import date, datetime
+
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app import clock
 from app.db import transaction
 from app.documents import queries, services
 from app.documents.models import Attachment
+from app.documents.types import DOCUMENT_TYPES, TYPE_NAMES
 from app.engine import forms
 from app.engine import services as engine
 from app.errors import InvalidInput, NotFound, translated_field_errors
@@ -76,8 +81,103 @@ def register_incoming() -> str | WerkzeugResponse | tuple[str, int]:
 @bp.get("/incoming")
 @login_required
 def list_incoming() -> str:
-    rows = queries.incoming_list(db.session(), current_user.agency_id)
-    return render_template("documents/incoming_list.html", rows=rows)
+    people = queries.agency_people(db.session(), current_user.agency_id)
+    filters, page, problems = _list_filters(request.args, {user_id for user_id, _name in people})
+    for problem in problems:
+        flash(problem, "warning")
+    result = queries.incoming_list(db.session(), current_user.agency_id, filters=filters, now=clock.now(), page=page)
+    return render_template(
+        "documents/incoming_list.html",
+        result=result,
+        filters=filters,
+        params=_list_params(filters),
+        people=people,
+        types=DOCUMENT_TYPES,
+        statuses=LIST_STATUS_LABELS,
+    )
+
+
+LIST_STATUS_LABELS = {
+    queries.ListStatus.IN_PROGRESS: lazy_gettext("In progress"),
+    queries.ListStatus.LATE: lazy_gettext("Late"),
+    queries.ListStatus.DONE: lazy_gettext("Done"),
+    queries.ListStatus.INCIDENT: lazy_gettext("Incident"),
+}
+URGENCIES = range(4)  # Thường, Khẩn, Thượng khẩn, Hỏa tốc
+MAX_TEXT = 200
+YEARS = (1900, 2999)
+
+
+def _list_filters(args: MultiDict[str, str], people: set[int]) -> tuple[queries.IncomingFilters, int, list[str]]:
+    """The list's filters and page from the query string; a value that does not parse is dropped and reported."""
+    problems: list[str] = []
+
+    def ignored(label: str, value: str) -> None:
+        problems.append(gettext("%(field)s: “%(value)s” is not valid and was ignored.", field=label, value=value[:40]))
+
+    def day(name: str, label: str) -> date | None:
+        value = args.get(name, "").strip()
+        if not value:
+            return None
+        for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                parsed = datetime.strptime(value, pattern).date()
+            except ValueError:
+                continue
+            if YEARS[0] <= parsed.year <= YEARS[1]:  # far years overflow when turned into UTC instants
+                return parsed
+        ignored(label, value)
+        return None
+
+    def number(name: str, label: str, allowed: Container[int]) -> int | None:
+        value = args.get(name, "").strip()
+        if not value:
+            return None
+        if value.isascii() and value.isdigit() and len(value) <= 9 and int(value) in allowed:
+            return int(value)
+        ignored(label, value)
+        return None
+
+    date_from, date_to = day("date_from", gettext("Arrived from")), day("date_to", gettext("Arrived until"))
+    if date_from and date_to and date_from > date_to:
+        date_from, date_to = date_to, date_from
+    type_name = args.get("type_name", "").strip()
+    if type_name and type_name not in TYPE_NAMES:
+        ignored(gettext("Type"), type_name)
+        type_name = ""
+    status_value = args.get("status", "").strip()
+    status = next((status for status in queries.ListStatus if status.value == status_value), None)
+    if status_value and status is None:
+        ignored(gettext("Status"), status_value)
+    filters = queries.IncomingFilters(
+        date_from=date_from,
+        date_to=date_to,
+        number=args.get("number", "").strip()[:MAX_TEXT],
+        organ=args.get("organ", "").strip()[:MAX_TEXT],
+        type_name=type_name,
+        urgency=number("urgency", gettext("Urgency"), URGENCIES),
+        status=status,
+        handler=number("handler", gettext("Handler"), people),
+        q=args.get("q", "").strip()[:MAX_TEXT],
+    )
+    page = number("page", gettext("Page"), range(1, 10**9)) or 1
+    return filters, page, problems
+
+
+def _list_params(filters: queries.IncomingFilters) -> dict[str, str]:
+    """The filters as query-string values, for the page links."""
+    values = {
+        "q": filters.q,
+        "date_from": filters.date_from.isoformat() if filters.date_from else "",
+        "date_to": filters.date_to.isoformat() if filters.date_to else "",
+        "number": filters.number,
+        "organ": filters.organ,
+        "type_name": filters.type_name,
+        "urgency": "" if filters.urgency is None else str(filters.urgency),
+        "status": filters.status.value if filters.status else "",
+        "handler": "" if filters.handler is None else str(filters.handler),
+    }
+    return {name: value for name, value in values.items() if value}
 
 
 @bp.get("/incoming/<int:document_id>")

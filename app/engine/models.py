@@ -51,6 +51,7 @@ class ProcessDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instances"
+    __table_args__ = (Index("ix_process_instances_agency_status", "agency_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
@@ -104,7 +105,10 @@ class HistoryEvent(Base):
     """Append-only, hash-chained per instance; kept apart from runtime rows and never rewritten."""
 
     __tablename__ = "history_events"
-    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("instance_id", "seq"),
+        Index("ix_history_events_actor_kind", "actor", "kind"),  # "documents I handled", participation checks
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: history outlives runtime rows

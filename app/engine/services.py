@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -21,6 +21,7 @@ from app.errors import N_, Conflict, NotFound, PermissionDenied
 from app.jobs import enqueue_after_commit
 from app.org.models import Agency, Role, Unit, User
 from app.org.roles import role_for_lane
+from app.org.services import active_delegators
 
 SYSTEM = "system"
 NoticeHandler = Callable[[Session, ProcessInstance, list[str], str, datetime], object]
@@ -88,9 +89,18 @@ def task_for_user(session: Session, user: User, task_uuid: str) -> OpenTask:
     rows = list(session.scalars(select(OpenTask).where(OpenTask.task_uuid == task_uuid)))
     if not rows:
         raise Conflict(N_("This task is no longer open: someone has already completed it, or it was withdrawn."))
+    return _permitted(session, user, rows)[0]
+
+
+def _permitted(session: Session, user: User, rows: list[OpenTask]) -> tuple[OpenTask, User | None]:
+    """The row `user` may act on, and whom they stand in for when it is by delegation (ACC-3)."""
     for row in rows:
         if _may_act(user, row):
-            return row
+            return row, None
+    for delegator in active_delegators(session, user, now=clock.now()):
+        for row in rows:
+            if _may_act(delegator, row):
+                return row, delegator
     raise PermissionDenied(N_("This task is not assigned to you."))
 
 
@@ -110,7 +120,7 @@ def complete_task(
     session: Session, user: User, task_uuid: str, values: dict[str, Any], *, now: datetime
 ) -> ProcessInstance:
     """Complete a user task with its cleaned form values; a stale or repeated submission is refused."""
-    row, instance = _task_and_locked_instance(session, user, task_uuid)
+    row, instance, on_behalf_of = _task_and_locked_instance(session, user, task_uuid)
     context = ScriptContext(session, instance.agency_id, now)
     workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), script_engine(context))
     task = runtime.find_ready_user_task(workflow, task_uuid)
@@ -131,6 +141,7 @@ def complete_task(
         row.name,
         data_before=before,
         data_after=values,
+        detail=f"on behalf of {on_behalf_of.username}" if on_behalf_of is not None else "",
     )
     _record(session, instance, result, context, [event], now, completed_by=user.username)
     return instance
@@ -258,7 +269,9 @@ def open_tasks_of(session: Session, instance_id: int) -> list[OpenTask]:
 # --- recording an advance ---------------------------------------------------------------------------------
 
 
-def _task_and_locked_instance(session: Session, user: User, task_uuid: str) -> tuple[OpenTask, ProcessInstance]:
+def _task_and_locked_instance(
+    session: Session, user: User, task_uuid: str
+) -> tuple[OpenTask, ProcessInstance, User | None]:
     """The open task `user` may act on and its instance, locked, in one round trip."""
     query = (
         select(OpenTask, ProcessInstance)
@@ -270,10 +283,8 @@ def _task_and_locked_instance(session: Session, user: User, task_uuid: str) -> t
     pairs = session.execute(query).all()
     if not pairs:
         raise Conflict(N_("This task is no longer open: someone has already completed it, or it was withdrawn."))
-    for row, instance in pairs:
-        if _may_act(user, row):
-            return row, instance
-    raise PermissionDenied(N_("This task is not assigned to you."))
+    row, on_behalf_of = _permitted(session, user, [row for row, _instance in pairs])
+    return row, pairs[0][1], on_behalf_of
 
 
 def _locked(session: Session, instance_id: int) -> ProcessInstance:
@@ -439,8 +450,13 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
-def visible_to(user: User) -> ColumnElement[bool]:
-    """A WHERE clause over OpenTask for the rows `user` may see: assigned, or a role they hold in scope."""
+def visible_to(user: User, stand_ins: Sequence[User] = ()) -> ColumnElement[bool]:
+    """A WHERE clause over OpenTask for the rows `user` may see: assigned, or a role they hold in scope, also
+    for the people they stand in for by delegation."""
+    return or_(*(_visible_to_one(person) for person in (user, *stand_ins)))
+
+
+def _visible_to_one(user: User) -> ColumnElement[bool]:
     by_role = (
         OpenTask.assignee_id.is_(None)
         & OpenTask.role.in_([role.value for role in user.roles])

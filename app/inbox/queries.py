@@ -8,9 +8,11 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.engine.models import OpenTask
 from app.engine.services import visible_to
 from app.org.models import Role, User
+from app.org.services import active_delegators
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class InboxRow:
 
 def inbox(session: Session, user: User, *, limit: int = 200) -> list[InboxRow]:
     """Tasks assigned to `user` or to a role they hold in scope; Hỏa tốc first, then by deadline."""
-    where = visible_to(user)
+    where = visible_to(user, active_delegators(session, user, now=clock.now()))
     query = (
         select(OpenTask)
         .where(where)
@@ -41,7 +43,8 @@ def inbox(session: Session, user: User, *, limit: int = 200) -> list[InboxRow]:
 
 def count(session: Session, user: User) -> int:
     query = select(func.count(func.distinct(OpenTask.task_uuid))).where(
-        visible_to(user), (OpenTask.claimed_by_id.is_(None)) | (OpenTask.claimed_by_id == user.id)
+        visible_to(user, active_delegators(session, user, now=clock.now())),
+        (OpenTask.claimed_by_id.is_(None)) | (OpenTask.claimed_by_id == user.id),
     )
     return int(session.scalar(query) or 0)
 

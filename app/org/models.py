@@ -96,3 +96,21 @@ class RoleGrant(Base):
     role: Mapped[str] = mapped_column(String(30), index=True)
 
     user: Mapped[User] = relationship(back_populates="role_grants")
+
+
+class Delegation(Base):
+    """A leader lets a named person assign and supervise in their place for a period (ACC-3)."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    delegator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    delegator: Mapped[User] = relationship(foreign_keys=[delegator_id])
+    delegate: Mapped[User] = relationship(foreign_keys=[delegate_id])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import N_, InvalidInput, NotFound, PermissionDenied
-from app.org.models import Agency, Role, RoleGrant, Unit, User
+from app.org.models import Agency, Delegation, Role, RoleGrant, Unit, User
 
 _hasher = PasswordHasher()
 
@@ -152,4 +152,62 @@ def holders(session: Session, agency_id: int, role: Role, unit_code: str | None 
     )
     if unit_code is not None:
         query = query.join(Unit, Unit.id == User.unit_id).where(Unit.code == unit_code)
+    return list(session.scalars(query))
+
+
+def delegate(
+    session: Session, leader: User, delegate_user: User, *, starts_at: datetime, ends_at: datetime, now: datetime
+) -> Delegation:
+    """A leader delegates assigning and supervising to a named person of the agency for a period (ACC-3)."""
+    if not leader.has_role(Role.LEADER, Role.DEPUTY_LEADER, Role.UNIT_LEADER):
+        raise PermissionDenied(N_("Only leaders delegate their assigning."))
+    if delegate_user.agency_id != leader.agency_id or delegate_user.id == leader.id:
+        raise InvalidInput(N_("Choose another person of your agency."), {"delegate": N_("Choose another person.")})
+    if ends_at <= starts_at or ends_at <= now:
+        raise InvalidInput(
+            N_("The period must end after it starts, in the future."), {"ends_at": N_("Check the dates.")}
+        )
+    delegation = Delegation(
+        agency_id=leader.agency_id,
+        delegator_id=leader.id,
+        delegate_id=delegate_user.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_at=now,
+    )
+    session.add(delegation)
+    session.flush()
+    return delegation
+
+
+def revoke_delegation(session: Session, leader: User, delegation_id: int, *, now: datetime) -> None:
+    delegation = session.get(Delegation, delegation_id)
+    if delegation is None or delegation.delegator_id != leader.id:
+        raise NotFound(N_("No such delegation."))
+    delegation.revoked_at = now
+    session.flush()
+
+
+def active_delegators(session: Session, user: User, *, now: datetime) -> list[User]:
+    """The people `user` stands in for now."""
+    query = (
+        select(User)
+        .join(Delegation, Delegation.delegator_id == User.id)
+        .where(
+            Delegation.delegate_id == user.id,
+            Delegation.starts_at <= now,
+            Delegation.ends_at > now,
+            Delegation.revoked_at.is_(None),
+            User.is_enabled.is_(True),
+        )
+    )
+    return list(session.scalars(query))
+
+
+def delegations_of(session: Session, user: User) -> list[Delegation]:
+    query = (
+        select(Delegation)
+        .where((Delegation.delegator_id == user.id) | (Delegation.delegate_id == user.id))
+        .order_by(Delegation.starts_at.desc())
+    )
     return list(session.scalars(query))
