@@ -39,6 +39,7 @@ class IncomingFilters:
     urgency: int | None = None
     status: ListStatus | None = None
     handler: int | None = None  # a user id: an open task theirs, or a task they completed
+    participant: int | None = None  # scope of a person who sees only what they handle (not a viewer role)
     q: str = ""  # words of the trích yếu and the other registered text, diacritics ignored
 
 
@@ -128,8 +129,9 @@ def _conditions(session: Session, agency_id: int, filters: IncomingFilters, now:
         # An instance belongs to its document's agency; saying so lets PostgreSQL start from that agency's
         # instances instead of reading every instance of every agency.
         conditions += [ProcessInstance.agency_id == agency_id, _status_condition(filters.status, now)]
-    if filters.handler is not None:
-        conditions.append(_handled_by(agency_id, filters.handler))
+    for person in (filters.handler, filters.participant):
+        if person is not None:
+            conditions.append(_handled_by(agency_id, person))
     query_words = search.words(filters.q)
     if query_words:
         conditions.append(_matches(session, query_words))

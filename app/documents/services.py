@@ -260,3 +260,14 @@ def signature_checks(session: Session, document: IncomingDocument, *, now: datet
             except InvalidInput as error:
                 checks[attachment.id] = error
     return checks
+
+
+PAPER_KEEPERS = {Role.CLERK, Role.LEADER, Role.DEPUTY_LEADER, Role.UNIT_LEADER}
+
+
+def set_paper_holder(session: Session, user: User, document: IncomingDocument, holder: str) -> None:
+    """Note who holds the paper that came with the electronic document (IN-13): the lead unit, usually."""
+    if document.agency_id != user.agency_id or not user.roles & PAPER_KEEPERS:
+        raise PermissionDenied(N_("Only the clerk and leaders note where the paper copy is."))
+    document.paper_holder = holder.strip()[:200]
+    session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Container
+from dataclasses import replace
 from datetime import date, datetime
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -85,6 +86,8 @@ def list_incoming() -> str:
     filters, page, problems = _list_filters(request.args, {user_id for user_id, _name in people})
     for problem in problems:
         flash(problem, "warning")
+    if not current_user.roles & services.VIEWER_ROLES:  # the same scope as the document page
+        filters = replace(filters, participant=current_user.id)
     result = queries.incoming_list(db.session(), current_user.agency_id, filters=filters, now=clock.now(), page=page)
     return render_template(
         "documents/incoming_list.html",
@@ -188,6 +191,16 @@ def show_incoming(document_id: int) -> str:
     events = engine.history_of(db.session(), document.instance_id) if document.instance_id else []
     checks = services.signature_checks(db.session(), document, now=clock.now())
     return render_template("documents/incoming.html", document=document, tasks=tasks, events=events, checks=checks)
+
+
+@bp.post("/incoming/<int:document_id>/paper")
+@login_required
+def set_paper_holder(document_id: int) -> WerkzeugResponse:
+    with transaction() as session:
+        document = services.incoming_for(session, current_user, document_id)
+        services.set_paper_holder(session, current_user, document, request.form.get("paper_holder", ""))
+    flash(gettext("Noted where the paper copy is."), "success")
+    return redirect(url_for("documents.show_incoming", document_id=document_id))
 
 
 @bp.get("/attachments/<int:attachment_id>")

@@ -108,3 +108,20 @@ def test_the_document_identifier_joins_agency_code_year_and_number(db, clock, ma
     with pytest.raises(InvalidInput) as refused:
         services.register_incoming(db, clerk, {**VALUES, "organ_code": "H34-12"}, [], now=clock.now())
     assert "organ_code" in refused.value.field_errors
+
+
+def test_the_clerk_notes_who_holds_the_paper_copy(db, clock, make_agency, make_user, login_as):
+    agency = make_agency()
+    make_user(agency, Role.LEADER)
+    clerk_user = make_user(agency, Role.CLERK)
+    document = services.register_incoming(db, clerk_user, dict(VALUES), [], now=clock.now())
+    db.commit()
+    clerk = login_as(clerk_user)
+    url = f"/documents/incoming/{document.id}"
+    assert (
+        clerk.post(f"{url}/paper", {"paper_holder": "Phòng Kinh tế (bản gốc kèm 2 tập hồ sơ)"}, page=url).status_code
+        == 302
+    )
+    assert "Phòng Kinh tế (bản gốc kèm 2 tập hồ sơ)" in clerk.get(url).get_data(as_text=True)
+    specialist = login_as(make_user(agency, Role.SPECIALIST))
+    assert specialist.post(f"{url}/paper", {"paper_holder": "x"}, page="/inbox/").status_code == 403

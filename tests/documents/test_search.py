@@ -251,3 +251,27 @@ def test_a_date_typed_the_vietnamese_way_is_understood(db, clock, desk, login_as
     web = login_as(desk.clerk)
     assert "12/BNV-CCVC" in web.get("/documents/incoming?date_from=25/11/2026").get_data(as_text=True)
     assert "12/BNV-CCVC" not in web.get("/documents/incoming?date_from=26/11/2026").get_data(as_text=True)
+
+
+def test_a_specialist_lists_only_the_documents_they_handle(db, clock, make_agency, make_user, login_as):
+    from tests.inbox.test_incoming_flow import register as register_via_web
+    from tests.inbox.test_incoming_flow import task_uuid_in
+
+    agency = make_agency()
+    leader = make_user(agency, Role.LEADER)
+    mine, other = make_user(agency, Role.SPECIALIST), make_user(agency, Role.SPECIALIST)
+    clerk = login_as(make_user(agency, Role.CLERK))
+    register_via_web(clerk, subject="Về việc giao cho tôi")
+    register_via_web(clerk, number_symbol="13/BNV-CCVC", subject="Về việc của người khác")
+    leader_web = login_as(leader)
+    for person in (mine, other):
+        uuid = task_uuid_in(leader_web.get("/inbox/").get_data(as_text=True))
+        leader_web.post(f"/inbox/tasks/{uuid}", {"directive": "x", "lead": person.username, "deadline_days": "2"})
+    from app.engine.models import OpenTask
+
+    my_instance = db.scalar(select(OpenTask.instance_id).where(OpenTask.assignee_id == mine.id))
+    my_subject = db.scalar(select(IncomingDocument.subject).where(IncomingDocument.instance_id == my_instance))
+    page = login_as(mine).get("/documents/incoming").get_data(as_text=True)
+    assert [s for s in ("Về việc giao cho tôi", "Về việc của người khác") if s in page] == [my_subject]
+    all_page = login_as(make_user(agency, Role.CLERK)).get("/documents/incoming").get_data(as_text=True)
+    assert "Về việc giao cho tôi" in all_page and "Về việc của người khác" in all_page
