@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
-APT_PACKAGES := chromium fonts-noto-core softhsm2
+APT_PACKAGES := chromium fonts-noto-core softhsm2 poppler-utils
 
 .PHONY: run test install system-packages translations migrate demo lint check-imports pytest bench clean
 
