@@ -21,6 +21,7 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app import clock
@@ -51,17 +52,23 @@ def list_keys() -> str:
     return render_template("signing/keys.html", keys=keys, people={u.id: u for u in people}, now=clock.now())
 
 
+def _key_owner(session: Session, owner: str) -> User | None:
+    """The person a key is for, from the form's owner field; None means the agency's own key."""
+    if owner == "agency":
+        return None
+    user = session.scalar(select(User).where(User.username == owner, User.agency_id == current_user.agency_id))
+    if user is None:
+        raise NotFound(N_("Choose the key's owner."))
+    return user
+
+
 @bp.post("/keys")
 @login_required
 def import_key() -> WerkzeugResponse:
     owner = request.form.get("owner", "")
     image = request.files.get("image")
     with transaction() as session:
-        user = None
-        if owner != "agency":
-            user = session.scalar(select(User).where(User.username == owner, User.agency_id == current_user.agency_id))
-            if user is None:
-                raise NotFound(N_("Choose the key's owner."))
+        user = _key_owner(session, owner)
         services.import_pkcs12(
             session,
             current_user,
@@ -82,11 +89,7 @@ def import_key() -> WerkzeugResponse:
 def configure_token() -> WerkzeugResponse:
     owner = request.form.get("owner", "")
     with transaction() as session:
-        user = None
-        if owner != "agency":
-            user = session.scalar(select(User).where(User.username == owner, User.agency_id == current_user.agency_id))
-            if user is None:
-                raise NotFound(N_("Choose the key's owner."))
+        user = _key_owner(session, owner)
         services.configure_pkcs11(
             session,
             current_user,
