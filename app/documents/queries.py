@@ -213,3 +213,8 @@ def _progress(session: Session, instance_ids: list[int]) -> dict[int, tuple[str,
         if name is not None and name not in names:
             names.append(name)
     return progress
+
+
+def document_of_instance(session: Session, instance_id: int) -> IncomingDocument | None:
+    """The incoming document a process instance handles, if any (shown above a task's form)."""
+    return session.scalar(select(IncomingDocument).where(IncomingDocument.instance_id == instance_id))

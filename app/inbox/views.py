@@ -11,6 +11,8 @@ from werkzeug.wrappers import Response
 
 from app import clock
 from app.db import transaction
+from app.documents.models import IncomingDocument
+from app.documents.queries import document_of_instance
 from app.engine import forms
 from app.engine import services as engine
 from app.engine.models import ProcessInstance
@@ -48,10 +50,8 @@ def _render_task(task_uuid: str, values: dict, errors: dict, status: int = 200) 
     ), status
 
 
-def _subject(instance_id: int) -> object | None:
-    from app.documents.models import IncomingDocument
-
-    return db.session.query(IncomingDocument).filter_by(instance_id=instance_id).first()
+def _subject(instance_id: int) -> IncomingDocument | None:
+    return document_of_instance(db.session(), instance_id)
 
 
 @bp.get("/watch")
