@@ -38,7 +38,7 @@ migrate: install
 
 demo: migrate
 	$(FLASK) processes sync
-	@if $(FLASK) demo load; then $(FLASK) signing test-pki; else echo "(demo data already loaded)"; fi
+	@if $(FLASK) demo load; then $(FLASK) signing test-pki && $(FLASK) demo mail; else echo "(demo data already loaded)"; fi
 
 run: demo
 	@echo

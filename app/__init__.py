@@ -42,6 +42,9 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     from app.demo.cli import cli as demo_cli
     from app.designer.cli import cli as processes_cli
     from app.designer.views import bp as designer
+    from app.documents.cli import cli as exchange_cli
+    from app.documents.exchange_views import bp as exchange
+    from app.documents.outgoing_views import bp as outgoing
     from app.documents.views import bp as documents
     from app.inbox.views import bp as inbox
     from app.org.views import bp as org
@@ -52,15 +55,26 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     from app.worktime.cli import cli as worktime_cli
     from app.worktime.views import bp as worktime
 
-    for blueprint in (org, inbox, documents, audit, designer, signing, worktime, reports):
+    for blueprint in (org, inbox, documents, exchange, outgoing, audit, designer, signing, worktime, reports):
         app.register_blueprint(blueprint)
-    for group in (demo_cli, processes_cli, audit_cli, signing_cli, worktime_cli, reports_cli):
+    for group in (demo_cli, exchange_cli, processes_cli, audit_cli, signing_cli, worktime_cli, reports_cli):
         app.cli.add_command(group)
     from functools import partial
 
-    from app.engine.services import register_notice_handler
-    from app.inbox.services import deliver_notice
+    from app.documents import exchange as documents_exchange
+    from app.documents import outgoing as documents_outgoing
+    from app.engine import scripting
+    from app.engine.services import register_notice_handler, register_outbox_handler
+    from app.inbox import services as inbox_services
 
-    register_notice_handler(partial(deliver_notice, mail=bool(app.config["SMTP_HOST"])))
+    mail = bool(app.config["SMTP_HOST"])
+    register_notice_handler(partial(inbox_services.deliver_notice, mail=mail))
+    scripting.register("report_status", documents_exchange.report_status_helper)
+    for kind in ("status", "completed"):
+        register_outbox_handler(kind, "exchange", documents_exchange.on_process_status)
+    documents_exchange.on_arrival("inbox", partial(inbox_services.tell_clerks_of_arrival, mail=mail))
+    documents_exchange.on_status("inbox", partial(inbox_services.tell_sender_of_status, mail=mail))
+    documents_exchange.on_recall("inbox", partial(inbox_services.tell_clerks_of_recall, mail=mail))
+    documents_outgoing.on_publication("inbox", partial(inbox_services.tell_units_of_publication, mail=mail))
     web.init_app(app)
     return app

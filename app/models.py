@@ -1,8 +1,18 @@
 """The one explicit list of model modules, imported by create_app so metadata is complete for Alembic."""
 
-from app.documents.models import Attachment, IncomingDocument, Register
+from app.documents.models import (
+    Attachment,
+    Delivery,
+    DeliveryEvent,
+    DraftVersion,
+    IncomingDocument,
+    OutgoingDocument,
+    ReceivedDocument,
+    ReceivedFile,
+    Register,
+)
 from app.engine.models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, ProcessSpec
-from app.inbox.models import Notification
+from app.inbox.models import Notification, SavedFilter
 from app.org.models import Agency, Delegation, RoleGrant, Unit, User
 from app.signing.models import ExternalSigning, SigningKey, TrustAnchor
 from app.worktime.models import CalendarDay
@@ -12,16 +22,23 @@ __all__ = [
     "Attachment",
     "CalendarDay",
     "Delegation",
+    "Delivery",
+    "DeliveryEvent",
+    "DraftVersion",
     "ExternalSigning",
     "HistoryEvent",
     "IncomingDocument",
     "Notification",
     "OpenTask",
+    "OutgoingDocument",
     "ProcessDefinition",
     "ProcessInstance",
     "ProcessSpec",
+    "ReceivedDocument",
+    "ReceivedFile",
     "Register",
     "RoleGrant",
+    "SavedFilter",
     "SigningKey",
     "TrustAnchor",
     "Unit",

@@ -32,12 +32,39 @@ EVENT_LABELS = {
     "retried": lazy_gettext("Step retried"),
     "migrated": lazy_gettext("Moved to a new version"),
     "completed": lazy_gettext("Completed"),
+    "cancelled": lazy_gettext("Cancelled"),
 }
 STATUS_LABELS = {
     "running": lazy_gettext("In progress"),
     "completed": lazy_gettext("Done"),
     "incident": lazy_gettext("Incident"),
     "cancelled": lazy_gettext("Cancelled"),
+}
+EXCHANGE_LABELS = {  # QCVN 102 status codes as the sender reads them (OUT-13)
+    "00": lazy_gettext("Sent"),
+    "01": lazy_gettext("Received"),
+    "02": lazy_gettext("Returned"),
+    "03": lazy_gettext("Accepted"),
+    "04": lazy_gettext("Assigned"),
+    "05": lazy_gettext("In progress"),
+    "06": lazy_gettext("Done"),
+    "13": lazy_gettext("Recall requested"),
+    "15": lazy_gettext("Recall confirmed"),
+    "16": lazy_gettext("Recall refused"),
+}
+OUTGOING_STATES = {
+    "drafting": lazy_gettext("Drafting"),
+    "signed": lazy_gettext("Signed, to publish"),
+    "published": lazy_gettext("Published"),
+    "recalled": lazy_gettext("Recalled"),
+    "cancelled": lazy_gettext("Cancelled"),
+}
+FILE_ROLES = {
+    "draft": lazy_gettext("Draft"),
+    "submission": lazy_gettext("Submission sheet"),
+    "appendix": lazy_gettext("Appendix"),
+    "signed": lazy_gettext("Signed"),
+    "published": lazy_gettext("Published"),
 }
 OPEN_ENDPOINTS = {"static", "org.login", "org.logout", "org.change_password", "org.set_language"}
 
@@ -86,13 +113,29 @@ def init_app(app: Flask) -> None:
     def _local_time(value: datetime | None, pattern: str = "dd/MM/yyyy HH:mm") -> str:
         return format_datetime(value, pattern) if value else ""
 
+    @app.template_filter("iso_time")
+    def _iso_time(value: datetime | None) -> str:
+        """ISO 8601 in Vietnam time, as exchange times are written (OUT-16)."""
+        return clock.local(value).isoformat(timespec="seconds") if value else ""
+
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
+        from app.documents.exchange import pending_count
         from app.inbox.services import unread_count
+        from app.org.models import Role
 
         unread = unread_count(db.session(), current_user) if current_user.is_authenticated else 0
+        waiting = (
+            pending_count(db.session(), current_user.agency_id)
+            if current_user.is_authenticated and current_user.has_role(Role.CLERK)
+            else 0
+        )
         return {
             "unread_notifications": unread,
+            "received_waiting": waiting,
+            "exchange_labels": EXCHANGE_LABELS,
+            "outgoing_states": OUTGOING_STATES,
+            "file_roles": FILE_ROLES,
             "urgency_labels": URGENCY_LABELS,
             "event_labels": EVENT_LABELS,
             "status_labels": STATUS_LABELS,

@@ -21,6 +21,16 @@ BEGIN/COMMIT are counted apart from the engine's `begin`/`commit` events (SQLite
 through the cursor and is moved to that column), and pool checkouts are counted because PostgreSQL runs
 with pool_pre_ping (one ping the listener cannot see per checkout). --wire lists what libpq actually sends
 to PostgreSQL for one advance.
+
+Sign-off chain (last section): `--instances` instances of bench/signoff_chain.bpmn, a copy of the outgoing
+procedure (processes/_default/outgoing.bpmn) without document actions, with a chain of 5 signers built from the
+start data and urgency 3 (the cut-off timer never waits). Each runs 10 revision loops (review, format check,
+4 approvals, the signer returns it, the unit head passes it back, the drafter prepares it again), then a final
+pass that signs and publishes: 98 advances, each `complete_task` by the user the task is for, with the values
+its form would give. The instances take each step in turn (rotating order); each figure is the median over the
+instances at that step. Printed: the first advance, the median and p95 over the steps, the last advance and
+last/first, loop 10 against loop 1 (all their advances), the steps of loop 1, loop 10 and the final pass, the
+SQL statements per advance, and whether the last advance stays within 2× the first (and loop 10 within 2× loop 1).
 """
 
 from __future__ import annotations
@@ -316,6 +326,7 @@ class Stack:
         self.timer = EngineTimer()
 
         forms_dir = workdir / "forms"
+        self.forms_dir = forms_dir
         (forms_dir / "_default").mkdir(parents=True, exist_ok=True)
         (forms_dir / "_default" / "review.json").write_text(json.dumps(REVIEW_FORM), encoding="utf-8")
         with transaction() as session:
@@ -397,16 +408,21 @@ class Stack:
         self.db.session.remove()
         return size
 
-    def advance(self, task_uuid: str) -> tuple[float, float, float]:
-        """One advance in one committed transaction: (start, end) by perf_counter and the CPU seconds used."""
+    def advance(
+        self, task_uuid: str, *, user: Any = None, values: dict[str, Any] | None = None
+    ) -> tuple[float, float, float]:
+        """One advance in one committed transaction: (start, end) by perf_counter and the CPU seconds used.
+        By default the specialist completes the loop's review with {"again": True}."""
         from app.db import transaction
         from app.engine import services
 
+        user = self.user if user is None else user
+        values = {"again": True} if values is None else values
         now = self.clock()
         cpu = time.process_time()
         start = time.perf_counter()
         with transaction() as session:
-            services.complete_task(session, self.user, task_uuid, {"again": True}, now=now)
+            services.complete_task(session, user, task_uuid, values, now=now)
         end = time.perf_counter()
         cpu = time.process_time() - cpu
         self.db.session.remove()  # each request starts with an empty session
@@ -519,6 +535,392 @@ def measure(stack: Stack, subjects: list[Subject], rounds: int) -> None:
                 wall, cpu = subject.alone.timed_step(subject.states[offset])
                 subject.cell.spiff.append(ms(wall))
                 subject.cell.spiff_cpu.append(ms(cpu))
+
+
+# --- sign-off chain ---------------------------------------------------------------------------------------
+
+CHAIN_BPMN = Path(__file__).resolve().with_name("signoff_chain.bpmn")
+CHAIN_PROCESS = "signoff_chain"
+CHAIN_SIGNERS = 5  # 4 approvals (`approve`, one after another via `step`), then the signer (`sign`)
+CHAIN_LOOPS = 10  # revision loops: up the whole chain, the signer returns it, back to the drafter
+CHAIN_UNIT = "PTH"
+
+
+def _decision(title: str, *choices: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "fields": [
+            {"name": "decision", "type": "select", "required": True, "choices": [{"value": c} for c in choices]},
+            {"name": "comment", "type": "textarea", "max_length": 2000},
+        ],
+    }
+
+
+# The bench's own forms for bench/signoff_chain.bpmn: the fields of forms/_default/outgoing_*.json without their
+# `action` (sign, revise, publish) and without file or password fields, so that completing a task is the engine alone.
+CHAIN_FORMS: dict[str, dict[str, Any]] = {
+    "chain_draft": {
+        "title": "Draft",
+        "fields": [
+            {"name": "type_name", "type": "text"},
+            {"name": "subject", "type": "textarea"},
+            {"name": "urgency", "type": "select", "choices": [{"value": v} for v in (0, 1, 2, 3)]},
+            {"name": "signer", "type": "user"},
+            {"name": "reviewers", "type": "user", "multiple": True},
+            {"name": "consultees", "type": "user", "multiple": True},
+            {"name": "consult_days", "type": "integer"},
+        ],
+    },
+    "chain_comment": {"title": "Comment", "fields": [{"name": "comment", "type": "textarea"}]},
+    "chain_prepare": {
+        "title": "Prepare",
+        "fields": [
+            {"name": "consultees", "type": "user", "multiple": True},
+            {"name": "consult_days", "type": "integer"},
+            {"name": "comment", "type": "textarea"},
+        ],
+    },
+    "chain_review": _decision("Review", "initial", "return"),
+    "chain_format": _decision("Format", "ok", "return"),
+    "chain_approve": _decision("Approve", "approve", "return"),
+    "chain_sign": _decision("Sign", "sign", "return"),
+    "chain_pass_back": {"title": "Pass back", "fields": [{"name": "comment", "type": "textarea"}]},
+    "chain_publish": {
+        "title": "Publish",
+        "fields": [
+            {"name": "page_amount", "type": "integer"},
+            {"name": "receipt_hours", "type": "integer"},
+            {"name": "comment", "type": "textarea"},
+        ],
+    },
+}
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    loop: int  # 1 … CHAIN_LOOPS, then CHAIN_LOOPS + 1 for the final pass that signs
+    step: str  # prepare, review, format_check, approve 1 … 4, sign, pass_back, publish
+    bpmn_id: str
+    values: dict[str, Any]  # what the task's form would give complete_task
+
+
+def chain_plan(signers: int = CHAIN_SIGNERS, loops: int = CHAIN_LOOPS) -> list[ChainStep]:
+    """Every advance of one instance, in order. The start event is the first draft, so loop 1 begins at review."""
+    plan = []
+    comment = "Đề nghị bổ sung căn cứ pháp lý và chỉnh sửa trích yếu cho phù hợp. " * 3
+    for loop in range(1, loops + 2):
+        final = loop == loops + 1
+        if loop > 1:
+            values = {"consultees": [], "consult_days": 2, "comment": f"Đã tiếp thu, chỉnh sửa (lần {loop - 1})."}
+            plan.append(ChainStep(loop, "prepare", "prepare", values))
+        plan.append(ChainStep(loop, "review", "review", {"decision": "initial", "comment": ""}))
+        plan.append(ChainStep(loop, "format_check", "format_check", {"decision": "ok", "comment": ""}))
+        for number in range(1, signers):
+            values = {"decision": "approve", "comment": f"Đồng ý, trình tiếp (lần {loop})."}
+            plan.append(ChainStep(loop, f"approve {number}", "approve", values))
+        if final:
+            plan.append(ChainStep(loop, "sign", "sign", {"decision": "sign", "comment": ""}))
+            values = {"page_amount": 3, "receipt_hours": 8, "comment": ""}
+            plan.append(ChainStep(loop, "publish", "publish", values))
+        else:
+            plan.append(ChainStep(loop, "sign", "sign", {"decision": "return", "comment": comment}))
+            plan.append(ChainStep(loop, "pass_back", "pass_back", {"comment": "Chuyển chuyên viên tiếp thu."}))
+    return plan
+
+
+@dataclass
+class ChainPeople:
+    drafter: Any
+    unit_head: Any
+    clerk: Any
+    signers: list[Any]  # the chain: reviewers then the signer
+    by_id: dict[int, Any]
+
+    def actor(self, bpmn_id: str, assignee_id: int | None) -> Any:
+        if assignee_id is not None:
+            return self.by_id[assignee_id]
+        return {"review": self.unit_head, "pass_back": self.unit_head}.get(bpmn_id, self.clerk)
+
+
+def setup_chain(stack: Stack, signers: int = CHAIN_SIGNERS) -> ChainPeople:
+    """The drafter's unit, its head, a clerk and the chain's leaders in the bench agency; the diagram deployed."""
+    from app.db import transaction
+    from app.engine import definitions
+    from app.org import services as org
+    from app.org.models import Agency, Role, Unit, User
+
+    for name, form in CHAIN_FORMS.items():
+        (stack.forms_dir / "_default" / f"{name}.json").write_text(json.dumps(form), encoding="utf-8")
+    with transaction() as session:
+        agency = session.get(Agency, stack.agency_id)
+        assert agency is not None
+        unit = Unit(agency_id=agency.id, code=CHAIN_UNIT, name="Phòng Tổng hợp")
+        session.add(unit)
+        session.flush()
+
+        def user(username: str, roles: list[Role], in_unit: bool = False) -> int:
+            created = org.create_user(
+                session, agency, username, username, "Secret@123", roles, unit=unit if in_unit else None
+            )
+            return created.id
+
+        ids = [
+            user("bench.drafter", [Role.SPECIALIST], in_unit=True),
+            user("bench.unit_head", [Role.UNIT_LEADER], in_unit=True),
+            user("bench.clerk", [Role.CLERK]),
+            *(
+                user(f"bench.signer{n}", [Role.DEPUTY_LEADER if n < signers else Role.LEADER])
+                for n in range(1, signers + 1)
+            ),
+        ]
+        definitions.deploy(
+            session,
+            CHAIN_BPMN.name,
+            CHAIN_BPMN.read_bytes(),
+            scope="_default",
+            forms_dir=str(stack.forms_dir),
+            actor="bench",
+            now=stack.clock(),
+        )
+    stack.db.session.remove()
+    session = stack.db.session()
+    users = [session.get(User, user_id) for user_id in ids]
+    for loaded in users:
+        assert loaded is not None
+        _ = loaded.roles  # as a request has them: loaded with their role grants before the advance
+    session.expunge_all()
+    stack.db.session.remove()
+    return ChainPeople(users[0], users[1], users[2], users[3:], {loaded.id: loaded for loaded in users})
+
+
+def start_chain(stack: Stack, people: ChainPeople) -> int:
+    from app.db import transaction
+    from app.engine import services
+
+    stack.next_key += 1
+    data = {key: value for key, value in META.items() if key != "rounds"}
+    data |= {
+        "type_name": "Quyết định",
+        "urgency": 3,  # Hỏa tốc: the cut-off gateway goes straight on, the next-morning timer never waits
+        "secrecy": 0,
+        "recipients": [f"000.00.{i:02d}.H99" for i in range(10)],
+        "internal_units": [],
+        "signer": people.signers[-1].username,
+        "reviewers": [signer.username for signer in people.signers[:-1]],
+        "consultees": [],
+        "consult_days": 2,
+        "document_id": stack.next_key,
+        "drafter": people.drafter.username,
+        "drafter_unit": CHAIN_UNIT,
+    }
+    with transaction() as session:
+        started = services.start_instance(
+            session,
+            stack.agency,
+            CHAIN_PROCESS,
+            business_key=f"bench-chain:{stack.next_key}",
+            data=data,
+            actor=people.drafter.username,
+            now=stack.clock(),
+        )
+        instance_id = started.instance.id
+    stack.db.session.remove()
+    return instance_id
+
+
+def chain_task(stack: Stack, instance_id: int) -> tuple[str, str, int | None]:
+    """The instance's one open task: (uuid, bpmn_id, assignee id or None for a role task)."""
+    from sqlalchemy import select
+
+    from app.engine.models import OpenTask
+
+    session = stack.db.session()
+    query = select(OpenTask.task_uuid, OpenTask.bpmn_id, OpenTask.assignee_id).where(
+        OpenTask.instance_id == instance_id
+    )
+    rows = list(session.execute(query))
+    session.rollback()
+    stack.db.session.remove()
+    assert len(rows) == 1, rows
+    return rows[0].task_uuid, rows[0].bpmn_id, rows[0].assignee_id
+
+
+def instance_status(stack: Stack, instance_id: int) -> str:
+    from app.engine.models import ProcessInstance
+
+    session = stack.db.session()
+    instance = session.get(ProcessInstance, instance_id)
+    status = str(instance.status) if instance is not None else "?"
+    session.rollback()
+    stack.db.session.remove()
+    return status
+
+
+@dataclass
+class ChainRun:
+    db: str
+    instances: int
+    plan: list[ChainStep]
+    wall: list[list[float]] = field(default_factory=list)  # [position in the plan][instance], ms
+    cpu: list[list[float]] = field(default_factory=list)
+    sql: list[list[int]] = field(default_factory=list)
+    kinds: dict[str, Counter[str]] = field(default_factory=dict)  # statement mix by step name
+    state_bytes: dict[int, int] = field(default_factory=dict)  # state size after the last advance of a loop
+
+    def position(self, loop: int, step: str) -> int | None:
+        for index, planned in enumerate(self.plan):
+            if planned.loop == loop and planned.step == step:
+                return index
+        return None
+
+    def at(self, loop: int, step: str, *, cpu: bool = False) -> float | None:
+        index = self.position(loop, step)
+        return median((self.cpu if cpu else self.wall)[index]) if index is not None else None
+
+
+def drive_chain(stack: Stack, people: ChainPeople, instance_id: int, plan: list[ChainStep]) -> None:
+    for planned in plan:
+        task_uuid, bpmn_id, assignee_id = chain_task(stack, instance_id)
+        assert bpmn_id == planned.bpmn_id, (planned, bpmn_id)
+        stack.advance(task_uuid, user=people.actor(bpmn_id, assignee_id), values=planned.values)
+
+
+def run_chain(stack: Stack, people: ChainPeople, instances: int) -> ChainRun:
+    """`instances` instances driven through the plan together: each step is taken in every instance (in a rotating
+    order) before the next, so drifting machine load hits every step alike; figures are medians over instances."""
+    plan = chain_plan()
+    drive_chain(stack, people, start_chain(stack, people), plan)  # warm: this spec, its statements, the users
+    run = ChainRun(stack.kind, instances, plan)
+    ids = [start_chain(stack, people) for _ in range(instances)]
+    gc.collect()
+    for index, planned in enumerate(plan):
+        walls, cpus, counts = [0.0] * instances, [0.0] * instances, [0] * instances
+        turn = index % instances
+        for slot in [*range(turn, instances), *range(turn)]:
+            task_uuid, bpmn_id, assignee_id = chain_task(stack, ids[slot])
+            assert bpmn_id == planned.bpmn_id, (planned, bpmn_id)
+            user = people.actor(bpmn_id, assignee_id)
+            with stack.counter.counting():
+                start, end, cpu = stack.advance(task_uuid, user=user, values=planned.values)
+            walls[slot], cpus[slot] = ms(end - start), ms(cpu)
+            statements = stack.counter.sql()
+            counts[slot] = len(statements)
+            run.kinds.setdefault(planned.step, Counter()).update(verb(statement) for statement in statements)
+        run.wall.append(walls)
+        run.cpu.append(cpus)
+        run.sql.append(counts)
+        if index + 1 == len(plan) or plan[index + 1].loop != planned.loop:
+            run.state_bytes[planned.loop] = stack.state_size(ids[0])
+    statuses = {instance_status(stack, instance_id) for instance_id in ids}
+    assert statuses == {"completed"}, statuses
+    return run
+
+
+def chain_summary(runs: list[ChainRun]) -> str:
+    header = (
+        "| db | instances | advances each | first ms | median ms | p95 ms | last ms | last/first "
+        "| loop 10 / loop 1 (wall, CPU) | CPU first / last ms | SQL statements | state B loop 1 / 10 / end |"
+    )
+    lines = [header, "|---|" + "---:|" * (header.count("|") - 2)]
+    for run in runs:
+        per_step = [median(times) for times in run.wall]
+        first, last = per_step[0], per_step[-1]
+        lines.append(
+            f"| {run.db} | {run.instances} | {len(run.plan)} | {first:.2f} | {median(per_step):.2f} "
+            f"| {p95(per_step):.2f} | {last:.2f} | {last / first:.2f}× "
+            f"| {chain_loop_ratio(run):.2f}×, {chain_loop_ratio(run, cpu=True):.2f}× "
+            f"| {median(run.cpu[0]):.2f} / {median(run.cpu[-1]):.2f} "
+            f"| {joined([count for counts in run.sql for count in counts])} "
+            f"| {run.state_bytes[1]:,} / {run.state_bytes[CHAIN_LOOPS]:,} / {run.state_bytes[CHAIN_LOOPS + 1]:,} |"
+        )
+    return "\n".join(lines)
+
+
+def chain_loop_ratio(run: ChainRun, *, cpu: bool = False) -> float:
+    """Median of every advance of loop 10 over that of loop 1, on the steps both loops have (not prepare):
+    instances × 8 samples each, steadier than one step's median."""
+    samples = run.cpu if cpu else run.wall
+    steps = {planned.step for planned in run.plan if planned.loop == 1}
+
+    def of(loop: int) -> list[float]:
+        chosen = [i for i, planned in enumerate(run.plan) if planned.loop == loop and planned.step in steps]
+        return [value for i in chosen for value in samples[i]]
+
+    return median(of(CHAIN_LOOPS)) / median(of(1))
+
+
+def chain_steps(runs: list[ChainRun]) -> str:
+    header = (
+        "| db | step | loop 1 ms | loop 10 ms | loop 10 / loop 1 | loop 10 / first advance | final pass ms "
+        "| CPU loop 1 / loop 10 ms | SQL statements |"
+    )
+    lines = [header, "|---|---|" + "---:|" * (header.count("|") - 3)]
+    for run in runs:
+        first = median(run.wall[0])
+        for step in dict.fromkeys(planned.step for planned in run.plan):
+            before, after, final = run.at(1, step), run.at(CHAIN_LOOPS, step), run.at(CHAIN_LOOPS + 1, step)
+            counts = [
+                count for index, planned in enumerate(run.plan) if planned.step == step for count in run.sql[index]
+            ]
+            label = "sign (returns; signs in the final pass)" if step == "sign" else step
+            lines.append(
+                f"| {run.db} | {label} | {_or_dash(before)} | {_or_dash(after)} "
+                f"| {_or_dash(after / before if after and before else None, '×')} "
+                f"| {_or_dash(after / first if after else None, '×')} | {_or_dash(final)} "
+                f"| {_or_dash(run.at(1, step, cpu=True))} / {_or_dash(run.at(CHAIN_LOOPS, step, cpu=True))} "
+                f"| {joined(counts)} |"
+            )
+    return "\n".join(lines)
+
+
+def _or_dash(value: float | None, unit: str = "") -> str:
+    return "–" if value is None else f"{value:.2f}{unit}"
+
+
+def chain_mix(runs: list[ChainRun]) -> str:
+    lines = []
+    for run in runs:
+        for step, mix in run.kinds.items():
+            samples = sum(len(run.sql[index]) for index, planned in enumerate(run.plan) if planned.step == step)
+            per_advance = ", ".join(f"{kind} ×{count / samples:g}" for kind, count in sorted(mix.items()))
+            lines.append(f"- {run.db}, {step}: {per_advance}")
+    return "\n".join(lines)
+
+
+def chain_target(run: ChainRun) -> str:
+    """The ≤ 2× target of one database, with the figures it rests on."""
+    first, last = median(run.wall[0]), median(run.wall[-1])
+    loop_ratio = chain_loop_ratio(run)
+    slowest = max(median(run.wall[i]) for i, planned in enumerate(run.plan) if planned.loop == CHAIN_LOOPS)
+    met = last <= 2 * first and loop_ratio <= 2
+    return (
+        f"- {run.db}: {'met' if met else 'MISSED'}: last advance {last / first:.2f}× the first "
+        f"(CPU {median(run.cpu[-1]) / median(run.cpu[0]):.2f}×); loop 10 {loop_ratio:.2f}× loop 1 "
+        f"(CPU {chain_loop_ratio(run, cpu=True):.2f}×); slowest step of loop 10 {slowest / first:.2f}× the first"
+    )
+
+
+def chain_report(runs: list[ChainRun]) -> list[str]:
+    return [
+        "",
+        f"Sign-off chain: {CHAIN_SIGNERS} signers × {CHAIN_LOOPS} revision loops ({CHAIN_BPMN.name}, urgency 3; "
+        f"each loop goes up the chain — {CHAIN_SIGNERS - 1} approvals, the signer returns it — back to the drafter, "
+        "then a final pass signs and publishes; one advance = complete_task in its transaction; each figure is the "
+        "median over the instances at that step, whose advances are interleaved; median and p95 are over the steps):",
+        "",
+        chain_summary(runs),
+        "",
+        "The steps of loop 1, loop 10 and the final pass (median ms):",
+        "",
+        chain_steps(runs),
+        "",
+        "SQL statements per advance by step (before_cursor_execute, excluding BEGIN/COMMIT; an advance also looks up "
+        "the assignee or the unit of the task it opens):",
+        chain_mix(runs),
+        "",
+        "Target: the last advance within 2× the first, and loop 10 within 2× loop 1 (all their advances):",
+        *(chain_target(run) for run in runs),
+    ]
 
 
 # --- the PostgreSQL wire --------------------------------------------------------------------------------
@@ -703,7 +1105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--rounds", type=int, default=5, help="measured advances per instance (default 5)")
-    parser.add_argument("--instances", type=int, default=10, help="instances per history length (default 10)")
+    parser.add_argument(
+        "--instances", type=int, default=10, help="instances per history length and of the sign-off chain (default 10)"
+    )
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile N advances at history 100")
     parser.add_argument("--wire", action="store_true", help="on PostgreSQL, list what one advance sends to the server")
     parser.add_argument("--write", metavar="PATH", help="also write the tables (markdown) to PATH")
@@ -717,6 +1121,7 @@ def main(argv: list[str] | None = None) -> int:
     profiles: dict[str, str] = {}
     wire: list[str] = []
     descriptions: dict[str, str] = {}
+    chain_runs: list[ChainRun] = []
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
         for kind in kinds:
             stack = Stack(kind, Path(tmp))
@@ -741,6 +1146,13 @@ def main(argv: list[str] | None = None) -> int:
                     wire = wire_trace(stack, longest.ids[0])
                 if args.profile:
                     profiles[kind] = profile_advances(stack, longest.ids, args.profile)
+                chain = run_chain(stack, setup_chain(stack), args.instances)
+                chain_runs.append(chain)
+                print(
+                    f"{kind:8} sign-off chain: first {median(chain.wall[0]):6.2f} ms, "
+                    f"last {median(chain.wall[-1]):6.2f} ms, SQL {sorted({n for row in chain.sql for n in row})}",
+                    file=sys.stderr,
+                )
             finally:
                 stack.close()
 
@@ -774,6 +1186,7 @@ def main(argv: list[str] | None = None) -> int:
             f"PostgreSQL wire, one advance (libpq trace): {len(wire)} round trips",
             *(f"    {message}" for message in wire),
         ]
+    report += chain_report(chain_runs)
     text = "\n".join(report)
     print(text)
     for kind, profile in profiles.items():

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import transaction
-from app.demo.province import AGENCIES, DOCUMENTS, PASSWORD
+from app.demo.province import AGENCIES, DOCUMENTS, MAIL, PASSWORD
 from app.documents.services import register_incoming
 from app.engine import definitions
 from app.extensions import db
@@ -88,6 +88,35 @@ def load_command() -> None:
     with transaction() as session:
         load_province(session)
     click.echo(f"Loaded {len(AGENCIES)} agencies. Initial password of every account: {PASSWORD}")
+
+
+@cli.command("mail")
+def mail_command() -> None:
+    """Send the demo documents between agencies (after `flask signing test-pki`, so they are sealed)."""
+    from app.documents import exchange
+    from app.documents.cli import generated_document
+    from app.org.services import agency_by_code
+
+    now = clock.now()
+    with transaction() as session:
+        for sender_code, recipient_code, number, type_name, subject, urgency in MAIL:
+            sender = agency_by_code(session, sender_code)
+            document = generated_document(
+                session, sender, sender.name, type_name, subject, number, unsigned=False, now=now
+            )
+            header = exchange.Header(
+                organ_code=sender.code,
+                organ_name=sender.name,
+                number_symbol=number,
+                issued_date=clock.local(now).date(),
+                type_name=type_name,
+                subject=subject,
+                urgency=urgency,
+                signer_position="Chánh Văn phòng",
+                signer_name="Trần Văn Hùng",
+            )
+            exchange.send(session, sender, header, [document], [recipient_code], actor="demo", now=now)
+    click.echo(f"Sent {len(MAIL)} documents between agencies.")
 
 
 @cli.command("users")

@@ -91,3 +91,11 @@ DOCUMENTS: list[tuple[str, str, str, str, int]] = [
     ),
     ("Văn phòng Chính phủ", "95/CĐ-TTg", "Công điện", "Về việc ứng phó với bão số 13", 3),
 ]
+
+# Documents the provincial office sends to its agencies through the exchange; they wait for each clerk to
+# accept or return them (issued by `flask demo mail`, after the test PKI gave the office its seal).
+MAIL: list[tuple[str, str, str, str, str, int]] = [
+    ("000.00.01.H34", "000.00.12.H34", "215/VPUBND-TH", "Công văn", "V/v rà soát vị trí việc làm năm 2027", 0),
+    ("000.00.01.H34", "000.00.12.H34", "216/VPUBND-KT", "Thông báo", "Thông báo kết luận họp giao ban tháng 11", 3),
+    ("000.00.01.H34", "000.31.40.H34", "217/VPUBND-TH", "Công văn", "V/v báo cáo tình hình thiên tai", 1),
+]

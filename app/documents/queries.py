@@ -74,10 +74,7 @@ def incoming_list(
     """One page of the agency's incoming documents matching `filters`, newest first, and their total (IN-7)."""
     conditions = _conditions(session, agency_id, filters, now)
     needs_instance = filters.status is not None
-    count_query = select(func.count()).select_from(IncomingDocument)
-    if needs_instance:
-        count_query = count_query.join(ProcessInstance, ProcessInstance.id == IncomingDocument.instance_id)
-    total = int(session.scalar(count_query.where(*conditions)) or 0)
+    total = _count(session, conditions, needs_instance=needs_instance)
     if total == 0:
         return IncomingPage([], 0, 1, per_page)
     page = min(max(page, 1), math.ceil(total / per_page))
@@ -94,6 +91,21 @@ def incoming_list(
     progress = _progress(session, [document.instance_id for document in documents if document.instance_id])
     rows = [IncomingRow(document, *progress.get(document.instance_id or 0, ("", []))) for document in documents]
     return IncomingPage(rows, total, page, per_page)
+
+
+def incoming_count(
+    session: Session, agency_id: int, *, filters: IncomingFilters = IncomingFilters(), now: datetime
+) -> int:
+    """How many of the agency's incoming documents match `filters`, in one query (a saved filter's count)."""
+    conditions = _conditions(session, agency_id, filters, now)
+    return _count(session, conditions, needs_instance=filters.status is not None)
+
+
+def _count(session: Session, conditions: list[ColumnElement[bool]], *, needs_instance: bool) -> int:
+    query = select(func.count()).select_from(IncomingDocument)
+    if needs_instance:
+        query = query.join(ProcessInstance, ProcessInstance.id == IncomingDocument.instance_id)
+    return int(session.scalar(query.where(*conditions)) or 0)
 
 
 def agency_people(session: Session, agency_id: int) -> list[tuple[int, str]]:

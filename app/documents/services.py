@@ -57,6 +57,7 @@ class Upload:
     file_name: str
     content_type: str
     content: bytes
+    chosen_name: str = ""  # the DOC-2 name the person chose instead of ours; empty: safe_file_name decides
 
 
 def take_number(session: Session, agency_id: int, kind: str, year: int) -> tuple[int, int]:
@@ -112,6 +113,8 @@ def check_upload(upload: Upload) -> None:
         raise InvalidInput(N_("A file may be at most 50 MB (DOC-2)."), {"attachment": N_("File too large.")})
     if not upload.content:
         raise InvalidInput(N_("The file is empty."), {"attachment": N_("The file is empty.")})
+    if upload.chosen_name:
+        check_file_name(upload.chosen_name, suffix, "attachment")
 
 
 def register_incoming(
@@ -187,7 +190,7 @@ def register_incoming(
         session.add(
             Attachment(
                 document_id=document.id,
-                file_name=safe_file_name(upload.file_name),
+                file_name=upload.chosen_name or safe_file_name(upload.file_name),
                 original_name=upload.file_name[:255],
                 content_type=upload.content_type or "application/octet-stream",
                 size=len(upload.content),
@@ -271,3 +274,29 @@ def set_paper_holder(session: Session, user: User, document: IncomingDocument, h
         raise PermissionDenied(N_("Only the clerk and leaders note where the paper copy is."))
     document.paper_holder = holder.strip()[:200]
     session.flush()
+
+
+def is_valid_file_name(name: str) -> bool:
+    """A name meets DOC-2 exactly when correcting it changes nothing."""
+    return safe_file_name(name) == name
+
+
+def check_file_name(name: str, extension: str, field: str) -> None:
+    """A name a person chose must meet DOC-2 itself and keep the file's extension, which says how to open it."""
+    if not is_valid_file_name(name) or PurePath(name).suffix != extension:
+        raise InvalidInput(
+            N_("“%(name)s” cannot be used as a file name (DOC-2); “%(suggestion)s” can."),
+            {field: N_("At most 50 characters: letters without diacritics, digits, _ and -, keeping the extension.")},
+            name=name,
+            suggestion=safe_file_name((PurePath(name.replace("\\", "/")).stem or "tep") + extension),
+        )
+
+
+def rename_attachment(session: Session, clerk: User, attachment: Attachment, file_name: str) -> Attachment:
+    """Give an attachment another DOC-2 name; its content and original name stay as they are (DOC-2)."""
+    if attachment.document.agency_id != clerk.agency_id or not clerk.has_role(Role.CLERK):
+        raise PermissionDenied(N_("Only a clerk of the document's agency renames its files."))
+    check_file_name(file_name, PurePath(attachment.file_name).suffix, "file_name")
+    attachment.file_name = file_name
+    session.flush()
+    return attachment

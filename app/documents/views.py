@@ -5,8 +5,21 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import replace
 from datetime import date, datetime
+from functools import partial
+from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Request,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import get_locale, gettext, lazy_gettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -25,18 +38,23 @@ from app.extensions import db
 bp = Blueprint("documents", __name__, url_prefix="/documents", template_folder="templates")
 
 
-def _registration_form() -> tuple[dict, list[dict], forms.OptionsFor]:
+def start_form(process_key: str) -> tuple[dict, list[dict], forms.OptionsFor]:
+    """The start-event form of the agency's process, its fields in the user's language, and their choices."""
     locale = str(get_locale())
-    _definition, form = engine.start_form(db.session(), current_user.agency, services.INCOMING_PROCESS)
+    _definition, form = engine.start_form(db.session(), current_user.agency, process_key)
     if form is None:
-        raise NotFound(gettext("The incoming process of this agency has no registration form."))
+        raise NotFound(gettext("The process %(process)s of this agency has no start form.", process=process_key))
     return form, forms.localized_fields(form, locale), forms.options_for(db.session(), current_user.agency_id, locale)
+
+
+def registration_form() -> tuple[dict, list[dict], forms.OptionsFor]:
+    return start_form(services.INCOMING_PROCESS)
 
 
 @bp.get("/incoming/new")
 @login_required
 def new_incoming() -> str:
-    form, fields, options = _registration_form()
+    form, fields, options = registration_form()
     values = {field["name"]: field.get("default") for field in fields}
     return render_template(
         "documents/register.html", form=form, fields=fields, options=options, values=values, errors={}
@@ -46,14 +64,8 @@ def new_incoming() -> str:
 @bp.post("/incoming/new")
 @login_required
 def register_incoming() -> str | WerkzeugResponse | tuple[str, int]:
-    form, fields, options = _registration_form()
-    uploads = [
-        services.Upload(upload.filename or "", upload.mimetype or "", upload.read())
-        for field in fields
-        if field["type"] == "file"
-        for upload in request.files.getlist(field["name"])
-        if upload and upload.filename
-    ]
+    form, fields, options = registration_form()
+    uploads = form_uploads(fields)
     try:
         values = forms.clean_submission(form, request.form, options, str(get_locale()))
         with transaction() as db_session:
@@ -83,11 +95,11 @@ def register_incoming() -> str | WerkzeugResponse | tuple[str, int]:
 @login_required
 def list_incoming() -> str:
     people = queries.agency_people(db.session(), current_user.agency_id)
-    filters, page, problems = _list_filters(request.args, {user_id for user_id, _name in people})
+    person_ids = {user_id for user_id, _name in people}
+    filters, page, problems = _list_filters(request.args, person_ids)
     for problem in problems:
         flash(problem, "warning")
-    if not current_user.roles & services.VIEWER_ROLES:  # the same scope as the document page
-        filters = replace(filters, participant=current_user.id)
+    filters = _in_scope(filters)
     result = queries.incoming_list(db.session(), current_user.agency_id, filters=filters, now=clock.now(), page=page)
     return render_template(
         "documents/incoming_list.html",
@@ -97,7 +109,21 @@ def list_incoming() -> str:
         people=people,
         types=DOCUMENT_TYPES,
         statuses=LIST_STATUS_LABELS,
+        count_matching=partial(_count_matching, person_ids),
     )
+
+
+def _in_scope(filters: queries.IncomingFilters) -> queries.IncomingFilters:
+    if not current_user.roles & services.VIEWER_ROLES:  # the same scope as the document page
+        return replace(filters, participant=current_user.id)
+    return filters
+
+
+def _count_matching(people: set[int], query: str) -> int:
+    """How many documents a saved query string of this list finds for the current user (values that do not
+    parse are dropped, as on the list)."""
+    filters, _page, _problems = _list_filters(MultiDict(parse_qsl(query)), people)
+    return queries.incoming_count(db.session(), current_user.agency_id, filters=_in_scope(filters), now=clock.now())
 
 
 LIST_STATUS_LABELS = {
@@ -218,3 +244,38 @@ def download_attachment(attachment_id: int) -> Response:
         as_attachment=True,
         download_name=attachment.file_name,
     )
+
+
+@bp.post("/attachments/<int:attachment_id>/rename")
+@login_required
+def rename_attachment(attachment_id: int) -> WerkzeugResponse | tuple[str, int]:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound(gettext("No such file."))
+    try:
+        with transaction() as session:
+            services.rename_attachment(session, current_user, attachment, request.form.get("file_name", "").strip())
+    except InvalidInput as error:
+        flash(error.translated(), "error")
+        return show_incoming(attachment.document_id), 422
+    flash(gettext("The file is now named %(name)s.", name=attachment.file_name), "success")
+    return redirect(url_for("documents.show_incoming", document_id=attachment.document_id))
+
+
+def form_uploads(fields: list[dict]) -> list[services.Upload]:
+    """The files posted for the form's file fields, with the names offered by file_names.js (DOC-2)."""
+    posted = uploads_of(request)
+    return [upload for field in fields if field["type"] == "file" for upload in posted.get(field["name"], [])]
+
+
+def uploads_of(req: Request) -> dict[str, list[services.Upload]]:
+    """Every uploaded file of a request by field name, each with the name the person chose for it (DOC-2)."""
+    found: dict[str, list[services.Upload]] = {}
+    for name in req.files:
+        for index, upload in enumerate(req.files.getlist(name)):
+            if upload and upload.filename:
+                chosen = req.form.get(f"{name}_name_{index}", "").strip()
+                found.setdefault(name, []).append(
+                    services.Upload(upload.filename, upload.mimetype or "", upload.read(), chosen_name=chosen)
+                )
+    return found

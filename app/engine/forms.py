@@ -13,7 +13,13 @@ from typing import Any
 from app.engine.models import DEFAULT_SCOPE
 from app.errors import N_, InvalidInput
 
-FIELD_TYPES = {"text", "textarea", "integer", "date", "select", "user", "unit", "checkbox", "file"}
+FIELD_TYPES = {
+    *("text", "textarea", "integer", "date", "select", "checkbox"),
+    *("user", "unit", "agency"),  # people, units of the agency; other agencies of the installation
+    *("file", "password"),
+}
+# Read by the task's action from the request and never kept: no process data, history or log holds them.
+UNKEPT_TYPES = {"file", "password"}
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
 
@@ -96,7 +102,7 @@ def clean_submission(
     errors: dict[str, str] = {}
     for field in definition["fields"]:
         name, kind = field["name"], field["type"]
-        if kind == "file":
+        if kind in UNKEPT_TYPES:
             continue
         if field.get("multiple"):
             chosen = _many(raw, name)
@@ -184,7 +190,7 @@ def options_for(session: Any, agency_id: int, locale: str) -> OptionsFor:
     """Choices of select, user and unit fields, scoped to the agency (people by role, optionally by unit)."""
     from sqlalchemy import select
 
-    from app.org.models import RoleGrant, Unit, User
+    from app.org.models import Agency, RoleGrant, Unit, User
 
     def options(field: dict[str, Any]) -> list[Choice]:
         kind = field["type"]
@@ -193,6 +199,11 @@ def options_for(session: Any, agency_id: int, locale: str) -> OptionsFor:
         if kind == "unit":
             units = session.scalars(select(Unit).where(Unit.agency_id == agency_id).order_by(Unit.name))
             return [Choice(unit.code, unit.name) for unit in units]
+        if kind == "agency":  # the other agencies of the installation, by mã định danh
+            agencies = session.scalars(
+                select(Agency).where(Agency.id != agency_id, Agency.is_active.is_(True)).order_by(Agency.name)
+            )
+            return [Choice(agency.code, agency.name) for agency in agencies]
         query = select(User).where(User.agency_id == agency_id, User.is_enabled.is_(True)).order_by(User.full_name)
         if field.get("roles"):
             query = query.where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role.in_(field["roles"]))))

@@ -51,6 +51,8 @@ def replay(session: Session, instance: ProcessInstance, events: list[HistoryEven
         if event.kind == "migrated":
             pending_spec = json.loads(event.detail)["spec_hash"]
             continue
+        if event.kind == "cancelled":  # the state is kept as it was; nothing ran
+            continue
         context.now = event.at
         context.replaying = json.loads(event.journal)
         engine = script_engine(context)

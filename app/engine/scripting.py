@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import CodeType
 from typing import Any
@@ -166,6 +167,17 @@ def _day(value: str | None, context: ScriptContext) -> date:
     return date.fromisoformat(value[:10])
 
 
+DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def _duration(value: str) -> timedelta:
+    match = DURATION.match(str(value))
+    if match is None or value in ("P", "PT") or str(value).endswith("T"):
+        raise ValueError(f"{value!r} is not a duration such as PT30M, PT2H or P1D")
+    days, hours, minutes, seconds = (int(group or 0) for group in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
 def _role(name: str) -> Role:
     role = role_for_lane(name)
     if role is None:
@@ -201,6 +213,10 @@ def builtin_helpers(context: ScriptContext) -> dict[str, Callable[..., Any]]:
     def forward_time(at: str | None = None, cutoff: str = "16:00", hour: int = 8) -> str:
         return cal().forward_time(_instant(at, context), cutoff, int(hour)).isoformat()
 
+    def later(duration: str, at: str | None = None) -> str:
+        """`at` (or now) plus an ISO 8601 duration ("PT30M", "PT2H", "P1D"), in Vietnam time."""
+        return clock.local(_instant(at, context) + _duration(duration)).isoformat()
+
     def holders(role: str, unit: str | None = None) -> list[str]:
         users = role_holders(context.session, context.agency_id, _role(role), unit)
         return [user.username for user in users]
@@ -217,7 +233,7 @@ def builtin_helpers(context: ScriptContext) -> dict[str, Callable[..., Any]]:
     def notify(recipients: str | list[str], message: str) -> None:
         """Tell people (usernames, or role names, or "role@UNIT") something; delivered after the advance is saved."""
         targets = [recipients] if isinstance(recipients, str) else [str(item) for item in recipients]
-        context.outbox.append({"to": targets, "message": str(message)[:1000]})
+        context.outbox.append({"kind": "notice", "to": targets, "message": str(message)[:1000]})
 
     def first_holder(role: str, unit: str | None = None) -> str:
         names = holders(role, unit)
@@ -234,6 +250,7 @@ def builtin_helpers(context: ScriptContext) -> dict[str, Callable[..., Any]]:
         "next_working_morning": next_working_morning,
         "after_cutoff": after_cutoff,
         "forward_time": forward_time,
+        "later": later,
         "holders": holders,
         "first_holder": first_holder,
         "supervisor_of": supervisor_of,

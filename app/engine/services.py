@@ -25,12 +25,24 @@ from app.org.services import active_delegators
 
 SYSTEM = "system"
 NoticeHandler = Callable[[Session, ProcessInstance, list[str], str, datetime], object]
-_notice_handlers: list[NoticeHandler] = []
+OutboxHandler = Callable[[Session, ProcessInstance, dict[str, Any], datetime], object]
+_outbox_handlers: dict[str, dict[str, OutboxHandler]] = {}
+
+
+def register_outbox_handler(kind: str, name: str, handler: OutboxHandler) -> None:
+    """Who acts on what an advance left in its outbox, once the advance is saved: `notice` (from `notify`),
+    `completed` (the instance ended) and kinds that higher domains' helpers write. Registered by create_app
+    under a name, so a second app in the same process replaces rather than doubles a handler."""
+    _outbox_handlers.setdefault(kind, {})[name] = handler
 
 
 def register_notice_handler(handler: NoticeHandler) -> None:
     """Who delivers `notify(...)` notices from diagrams (the inbox, registered by create_app)."""
-    _notice_handlers.append(handler)
+    register_outbox_handler(
+        "notice",
+        "notice",
+        lambda session, instance, item, now: handler(session, instance, item["to"], item["message"], now),
+    )
 
 
 INPUT_KINDS = {"started", "task_completed", "timer_fired", "retried"}
@@ -117,15 +129,26 @@ def _may_act(user: User, row: OpenTask) -> bool:
 
 
 def complete_task(
-    session: Session, user: User, task_uuid: str, values: dict[str, Any], *, now: datetime
+    session: Session,
+    user: User,
+    task_uuid: str,
+    values: dict[str, Any],
+    *,
+    now: datetime,
+    action: Callable[[OpenTask, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ProcessInstance:
-    """Complete a user task with its cleaned form values; a stale or repeated submission is refused."""
+    """Complete a user task with its cleaned form values; a stale or repeated submission is refused.
+
+    `action` is what the step does to its document (sign, number, publish): run once the instance is locked
+    and the task known to be open, in the same transaction, it returns the values to complete the task with."""
     row, instance, on_behalf_of = _task_and_locked_instance(session, user, task_uuid)
     context = ScriptContext(session, instance.agency_id, now)
     workflow = runtime.load(instance.state, definitions.load_specs(session, instance.spec_hash), script_engine(context))
     task = runtime.find_ready_user_task(workflow, task_uuid)
     if task is None:
         raise Conflict(N_("This task is no longer open: someone has already completed it, or it was withdrawn."))
+    if action is not None:
+        values = action(row, values)
     before = {key: task.data.get(key) for key in values}
 
     def act() -> None:
@@ -189,6 +212,21 @@ def retry_incident(
     )
     _record(session, instance, result, context, events, now)
     return instance
+
+
+def cancel_instance(session: Session, instance_id: int, *, actor: str, reason: str, now: datetime) -> bool:
+    """Stop a process for good (a recalled document, OUT-14): its open tasks leave every inbox, its timers stop,
+    its state and history stay for the auditors. False when it had already ended."""
+    instance = _locked(session, instance_id)
+    if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
+        return False
+    session.execute(delete(OpenTask).where(OpenTask.instance_id == instance.id))
+    instance.status, instance.completed_at, instance.updated_at = InstanceStatus.CANCELLED, now, now
+    instance.next_timer_at = None
+    chained = history.chain(instance, [history.NewEvent("cancelled", actor, detail=reason[:4000])], now)
+    session.flush()
+    session.execute(insert(HistoryEvent), [_values(row) for row in chained])
+    return True
 
 
 def version_detail(definition: ProcessDefinition) -> str:
@@ -350,14 +388,15 @@ def _record(
         instance.incident_message = instance.incident_task = ""
     if result.is_completed:
         events.append(history.NewEvent("completed", SYSTEM))
+        context.outbox.append({"kind": "completed"})
     chained = history.chain(instance, events, now)  # also moves the instance's chain head
     session.flush()  # one UPDATE of the instance row, then one multi-row INSERT each for inbox and history
     if rows:
         session.execute(insert(OpenTask), [_values(row) for row in rows])
     session.execute(insert(HistoryEvent), [_values(row) for row in chained])
-    for notice in context.outbox:
-        for handler in _notice_handlers:
-            handler(session, instance, notice["to"], notice["message"], now)
+    for item in context.outbox:
+        for handler in _outbox_handlers.get(item.get("kind", "notice"), {}).values():
+            handler(session, instance, item, now)
     context.outbox.clear()
     if instance.next_timer_at is not None and instance.next_timer_at != previous_timer:
         from app.engine.jobs import wake_instance

@@ -12,6 +12,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.documents import outgoing
+from app.documents.models import Delivery, DeliveryEvent, ExchangeStatus, OutgoingDocument, ReceivedDocument
+from app.documents.services import Upload
 from app.engine import definitions, forms
 from app.engine import services as engine
 from app.engine.models import OpenTask, ProcessInstance
@@ -74,12 +77,33 @@ def route_so_far(session: Session, instance_id: int, definition_id: int, locale:
 
 
 def submit_task(
-    session: Session, user: User, task_uuid: str, raw: Mapping[str, Any], *, locale: str, now: Any
+    session: Session,
+    user: User,
+    task_uuid: str,
+    raw: Mapping[str, Any],
+    *,
+    locale: str,
+    now: Any,
+    files: Mapping[str, list[Upload]] | None = None,
+    signing_secret: str = "",
 ) -> ProcessInstance:
-    """Validate the submission against the task's form on the server, then advance the process."""
+    """Validate the submission against the task's form on the server, then advance the process; a form that
+    names an action (sign, publish…) has it done to the document in the same transaction."""
     task, form = task_form(session, user, task_uuid)
     values = forms.clean_submission(form, raw, forms.options_for(session, user.agency_id, locale), locale)
-    return engine.complete_task(session, user, task.task_uuid, values, now=now)
+    name = form.get("action")
+    if not name:
+        return engine.complete_task(session, user, task.task_uuid, values, now=now)
+    step_input = outgoing.StepInput(
+        files={f["name"]: list((files or {}).get(f["name"], [])) for f in form["fields"] if f["type"] == "file"},
+        secrets={f["name"]: str(raw.get(f["name"]) or "") for f in form["fields"] if f["type"] == "password"},
+        signing_secret=signing_secret,
+    )
+
+    def act(row: OpenTask, cleaned: dict[str, Any]) -> dict[str, Any]:
+        return outgoing.perform(str(name), session, user, row, cleaned, step_input, now)
+
+    return engine.complete_task(session, user, task.task_uuid, values, now=now, action=act)
 
 
 def deliver_notice(
@@ -187,3 +211,81 @@ def set_follow_up(session: Session, user: User, task_uuid: str, when: datetime |
     for candidate in session.scalars(select(OpenTask).where(OpenTask.task_uuid == row.task_uuid)):
         candidate.follow_up_at = when
     session.flush()
+
+
+def _tell(
+    session: Session, agency_id: int, role: Role, message: str, link: str, *, urgent: bool, now: datetime, mail: bool
+) -> list[Notification]:
+    users = holders(session, agency_id, role, None)
+    notices = [
+        Notification(user_id=user.id, agency_id=agency_id, message=message, link=link, is_urgent=urgent, created_at=now)
+        for user in users
+    ]
+    return _store_notices(session, notices, users, mail=mail)
+
+
+def _store_notices(
+    session: Session, notices: list[Notification], users: list[User], *, mail: bool
+) -> list[Notification]:
+    session.add_all(notices)
+    session.flush()
+    if mail:
+        from app.inbox.jobs import mail_notification
+
+        for notice, user in zip(notices, users, strict=True):
+            if user.email:
+                enqueue_after_commit(session, mail_notification, notice.id)
+    return notices
+
+
+def tell_clerks_of_arrival(session: Session, received: ReceivedDocument, now: datetime, *, mail: bool) -> None:
+    """A document arrived from another agency: its clerks are told, urgent ones flagged (IN-1, IN-7)."""
+    message = f"Văn bản điện tử mới từ {received.sender_name}: {received.number_symbol} – {received.subject}"
+    link = f"/exchange/received/{received.id}"
+    _tell(session, received.agency_id, Role.CLERK, message, link, urgent=received.urgency >= 1, now=now, mail=mail)
+
+
+REPORTED_TO_SENDER = {ExchangeStatus.RETURNED: "trả lại", ExchangeStatus.RECALL_REFUSED: "từ chối thu hồi"}
+
+
+def tell_sender_of_status(session: Session, event: DeliveryEvent, now: datetime, *, mail: bool) -> None:
+    """A recipient returned a document or refused a recall: the sender's clerks are told, with the reason (IN-2)."""
+    status = ExchangeStatus(event.status)
+    if status not in REPORTED_TO_SENDER:
+        return
+    delivery = session.get(Delivery, event.delivery_id)
+    assert delivery is not None
+    message = (
+        f"{delivery.recipient_name} {REPORTED_TO_SENDER[status]} văn bản {delivery.number_symbol}"
+        f" – {delivery.subject}: {event.note}"
+    )
+    _tell(session, delivery.sender_agency_id, Role.CLERK, message, "/exchange/sent", urgent=True, now=now, mail=mail)
+
+
+def tell_units_of_publication(
+    session: Session, document: OutgoingDocument, unit_codes: list[str], now: datetime, *, mail: bool
+) -> None:
+    """A document published to units of the agency: their leaders and people are told (OUT-12)."""
+    units = session.scalars(select(Unit.id).where(Unit.agency_id == document.agency_id, Unit.code.in_(unit_codes)))
+    people = list(session.scalars(select(User).where(User.unit_id.in_(list(units)), User.is_enabled.is_(True))))
+    message = f"Văn bản {document.number_symbol} ({document.type_name}) được ban hành: {document.subject}"
+    link = f"/outgoing/{document.id}"
+    notices = [
+        Notification(
+            user_id=user.id,
+            agency_id=document.agency_id,
+            message=message,
+            link=link,
+            is_urgent=document.urgency >= 1,
+            created_at=now,
+        )
+        for user in people
+    ]
+    _store_notices(session, notices, people, mail=mail)
+
+
+def tell_clerks_of_recall(session: Session, received: ReceivedDocument, now: datetime, *, mail: bool) -> None:
+    """A sender wants a document back (OUT-14): the clerks confirm or refuse."""
+    message = f"{received.sender_name} đề nghị thu hồi văn bản {received.number_symbol}: {received.recall_note}"
+    link = f"/exchange/received/{received.id}"
+    _tell(session, received.agency_id, Role.CLERK, message, link, urgent=True, now=now, mail=mail)

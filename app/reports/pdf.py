@@ -62,13 +62,20 @@ class Cover:
     last_on: date | None
     first_number: int | None
     last_number: int | None
+    book: str = ""  # the name of a further register of the same kind (Điều 15.1c), such as QĐ
+
+    @property
+    def full_title(self) -> str:
+        """The title as a line of text: `Sổ đăng ký văn bản đi (QĐ) năm 2026`."""
+        book = f" ({self.book})" if self.book else ""
+        return f"{self.title.capitalize()}{book} năm {self.year}"
 
 
 def register_pdf(cover: Cover, columns: Sequence[Column], rows: Iterable[Sequence[str]], *, now: datetime) -> bytes:
     """Any Phụ lục IV register: its cover, then a landscape A4 table whose heading repeats on every page."""
     _register_fonts()
     buffer = io.BytesIO()
-    running_head = f"{cover.agency.name} — {cover.title.capitalize()} năm {cover.year}"
+    running_head = f"{cover.agency.name} — {cover.full_title}"
     printed = f"In ngày {local(now):%d/%m/%Y}"
 
     def decorate(canvas: Canvas, _document: BaseDocTemplate) -> None:
@@ -88,7 +95,7 @@ def register_pdf(cover: Cover, columns: Sequence[Column], rows: Iterable[Sequenc
         rightMargin=MARGIN,
         topMargin=12 * mm,
         bottomMargin=12 * mm,
-        title=f"{cover.title.capitalize()} năm {cover.year}",
+        title=cover.full_title,
         author=cover.agency.name,
         creator="QLVB&ĐH",
         invariant=True,  # same data, same instant: same bytes
@@ -140,6 +147,7 @@ def _cover(cover: Cover) -> list[Flowable]:
         line("――――――――", 9),
         Spacer(1, 30 * mm),
         line(cover.title, 26, font=BOLD, space_after=14),
+        *([line(f"({cover.book})", 18, font=BOLD, space_after=12)] if cover.book else []),
         line(f"Năm: {cover.year}", 15, space_after=8),
         line(f"Từ ngày {day(cover.first_on) or dots} đến ngày {day(cover.last_on) or dots}", 14),
         line(f"Từ số {cover.first_number or dots} đến số {cover.last_number or dots}", 14),

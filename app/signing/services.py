@@ -371,3 +371,12 @@ def verify_document(session: Session, document: bytes, *, now: datetime) -> veri
     roots, intermediates, crls = trust_material(session)
     with _translated_failures():
         return verify.verify_pdf(document, trust_roots=roots, other_certs=intermediates, crls=crls, at=now)
+
+
+def seal_unsigned(
+    session: Session, agency: Agency, document: bytes, *, number: str, issued_on: date, secret: str, now: datetime
+) -> bytes:
+    """Number, date and the agency's seal on a PDF nobody signed yet (documents injected by the test command)."""
+    with _translated_failures():
+        prepared = pdf.prepare_draft(document)
+    return seal_as_agency(session, agency, prepared, number=number, issued_on=issued_on, secret=secret, now=now)
