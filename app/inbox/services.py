@@ -50,10 +50,13 @@ def route_so_far(session: Session, instance_id: int, definition_id: int, locale:
     """What was decided before this task (directives, coordinators' opinions) for the person acting now (IN-11)."""
     definition = session.get(definitions.ProcessDefinition, definition_id)
     labels: dict[str, str] = {}
+    choices: dict[tuple[str, str], str] = {}  # a select's stored value → its label, as the person chose it
     if definition is not None:
         for form in json.loads(definition.forms_json).values():
             for field in form.get("fields", []):
                 labels.setdefault(field["name"], forms.text(field.get("label", field["name"]), locale))
+                for choice in forms.static_choices(field, locale):
+                    choices.setdefault((field["name"], choice.value), choice.label)
     instance = session.get(ProcessInstance, instance_id)
     agency_users = select(User).where(User.agency_id == (instance.agency_id if instance else -1))
     names = {user.username: user.full_name for user in session.scalars(agency_users)}
@@ -67,7 +70,7 @@ def route_so_far(session: Session, instance_id: int, definition_id: int, locale:
                 labels.get(key, key),
                 ", ".join(names.get(str(v), str(v)) for v in value)
                 if isinstance(value, list)
-                else names.get(str(value), str(value)),
+                else choices.get((key, str(value))) or names.get(str(value), str(value)),
             )
             for key, value in data.items()
             if value not in (None, "", [])

@@ -140,9 +140,12 @@ def _counted_filters(process_keys: set[str], now: datetime) -> list[tuple[SavedF
     return list(zip(saved, queries.counts(db.session(), current_user, filters, now=now), strict=True))
 
 
-def _render_task(task_uuid: str, values: dict, errors: dict, status: int = 200) -> tuple[str, int]:
+def _render_task(task_uuid: str, values: dict | None, errors: dict, status: int = 200) -> tuple[str, int]:
+    """The task page; `values` None on first display, which shows each field's default."""
     locale = str(get_locale())
     task, form = services.task_form(db.session(), current_user, task_uuid)
+    if values is None:
+        values = {field["name"]: field.get("default") for field in form["fields"]}
     document = _subject(task.instance_id)
     drafted = outgoing.of_instance(db.session(), task.instance_id)
     instance = db.session.get(ProcessInstance, task.instance_id)
@@ -214,7 +217,7 @@ def show_notifications() -> str:
 @bp.get("/tasks/<task_uuid>")
 @login_required
 def show_task(task_uuid: str) -> tuple[str, int]:
-    return _render_task(task_uuid, {}, {})
+    return _render_task(task_uuid, None, {})
 
 
 @bp.post("/tasks/<task_uuid>")

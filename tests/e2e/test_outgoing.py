@@ -9,12 +9,10 @@ Assertions hold in Vietnamese and in English (the catalogue may not be compiled)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,11 +25,12 @@ from app.org.models import Role, Unit
 from app.signing import services as signing
 from app.signing.models import AnchorKind
 from app.signing.pki import TestPki
+from tests.conftest import PASSWORD
 from tests.e2e.conftest import CHROMIUM
 from tests.e2e.test_incoming_flow import log_in
 from tests.signing.conftest import PASSWORD as KEY_PASSWORD
 from tests.signing.conftest import test_pki  # noqa: F401 - fixture
-from tests.signing.test_web import SECRET
+from tests.signing.test_web import SECRET, signing_app  # noqa: F401 - fixture
 
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
@@ -74,17 +73,10 @@ class Offices:
 
 
 @pytest.fixture
-def signing_secret(app: Flask) -> Iterator[str]:
-    original = app.config["SIGNING_SECRET"]
-    app.config["SIGNING_SECRET"] = SECRET
-    yield SECRET
-    app.config["SIGNING_SECRET"] = original
-
-
-@pytest.fixture
-def offices(committed: Session, clock, signing_secret: str, test_pki: TestPki) -> Offices:  # noqa: F811
+def offices(committed: Session, clock, signing_app, test_pki: TestPki) -> Offices:  # noqa: F811
     """Two agencies, their people with chosen passwords, the director's key, the sender's seal and the test PKI
-    as trust anchors: all committed, so the served app sees them (and all removed after the test)."""
+    as trust anchors: all committed, so the served app (signing with SECRET, set by `signing_app`) sees them
+    (and all removed after the test)."""
     names = Offices()
     sender = org.create_agency(committed, SENDER_CODE, "Sở Thử nghiệm Đi", SENDER_ABBREVIATION)
     recipient = org.create_agency(committed, RECIPIENT_CODE, RECIPIENT_NAME, "SNTD")
@@ -101,7 +93,7 @@ def offices(committed: Session, clock, signing_secret: str, test_pki: TestPki) -
     ]
     users = {}
     for agency, username, full_name, role, unit in people:
-        user = org.create_user(committed, agency, username, full_name, "Secret@123", [role], unit=unit)
+        user = org.create_user(committed, agency, username, full_name, PASSWORD, [role], unit=unit)
         user.must_change_password = False
         users[username] = user
     users[names.director].position = "Giám đốc"
@@ -121,7 +113,7 @@ def offices(committed: Session, clock, signing_secret: str, test_pki: TestPki) -
             data=p12.read_bytes(),
             password=KEY_PASSWORD,
             image_png=None,
-            secret=signing_secret,
+            secret=SECRET,
             actor="test",
             now=now,
         )
@@ -230,9 +222,9 @@ def staff(open_page, offices: Offices) -> Staff:
     return pages
 
 
-def to_publication(staff: Staff, *, appendix: bool = False) -> str:
+def to_publication(staff: Staff) -> str:
     """Draft → initial → format check → signature → number, seal and publish; the document's page."""
-    document_url = draft(staff.drafter, appendix=appendix)
+    document_url = draft(staff.drafter)
     initial(staff.head)
     check_format(staff.clerk)
     sign(staff.director)
@@ -240,8 +232,9 @@ def to_publication(staff: Staff, *, appendix: bool = False) -> str:
     return document_url
 
 
-def accept(page: Page) -> None:
-    """The recipient's clerk finds the document under /exchange/received, sees valid signatures, accepts it."""
+def accept(page: Page, files: int) -> None:
+    """The recipient's clerk finds the document under /exchange/received, sees one signature panel per file, all
+    valid, and accepts it."""
     log_in(page, Offices.their_clerk)
     expect(page.locator("#received-link .count")).to_have_text("1")
     page.click("#received-link")
@@ -249,8 +242,8 @@ def accept(page: Page) -> None:
     page.click(f"#waiting a:has-text('{NUMBER}')")
     expect(page).to_have_url(re.compile(r"/exchange/received/\d+$"))
     panels = page.locator(".signature-panel")
-    expect(panels.first).to_be_visible()
-    for index in range(panels.count()):
+    expect(panels).to_have_count(files)
+    for index in range(files):
         expect(panels.nth(index)).to_have_attribute("data-all-valid", "true")
     expect(panels.first.locator(".signature.valid")).to_have_count(2)  # the director's signature and the seal
     expect(panels.first).to_contain_text("Nguyễn Văn Hùng")
@@ -295,6 +288,8 @@ def test_a_decision_goes_from_the_draft_to_the_recipient_agencys_inbox(clock, of
     # The clerk numbers, seals and publishes.
     publish(staff.clerk)
     clerk = staff.clerk
+    clerk.goto("/inbox/notifications")  # the clerk works in VP, the internal unit it was published to
+    expect(clerk.locator(f"li.notice.unread a[href$='{document_url}']")).to_have_count(1)
     clerk.goto(document_url)
     expect(clerk.locator("#state")).to_have_class("state-published")
     expect(clerk.locator("#number")).to_have_text(f"Số: {NUMBER}")
@@ -313,7 +308,7 @@ def test_a_decision_goes_from_the_draft_to_the_recipient_agencys_inbox(clock, of
     # A few minutes later the recipient's clerk checks the signatures and accepts it.
     clock.advance(timedelta(minutes=5))
     their_clerk = open_page()
-    accept(their_clerk)
+    accept(their_clerk, files=2)  # the sealed decision and its appendix
 
     # The recipient's leader finds it in the inbox, to direct.
     their_leader = open_page()
@@ -436,7 +431,7 @@ def test_a_recall_is_confirmed_by_the_recipient_and_shown_to_the_sender(clock, o
     document_url = to_publication(staff)
     clock.advance(timedelta(minutes=5))
     their_clerk = open_page()
-    accept(their_clerk)
+    accept(their_clerk, files=1)
     their_leader = open_page()
     log_in(their_leader, offices.their_leader)
     expect(their_leader.locator("table.inbox tbody tr", has_text=SUBJECT)).to_have_count(1)

@@ -50,9 +50,9 @@ def two_agencies(committed: Session):
     for agency, username in ((sender, "send.clerk"), (receiver, "recv.clerk")):
         user = org.create_user(committed, agency, username, "Văn thư", PASSWORD, [Role.CLERK])
         user.must_change_password = False
-    org.create_user(committed, receiver, "recv.leader", "Lãnh đạo", PASSWORD, [Role.LEADER]).must_change_password = (
-        False
-    )
+    org.create_user(
+        committed, receiver, "recv.leader", "Lãnh đạo", PASSWORD, [Role.LEADER]
+    ).must_change_password = False
     pdf = document_pdf(
         agency_name="Văn phòng Gửi",
         type_name="Công văn",
