@@ -444,15 +444,15 @@ def _project(
     assignees = values.get("assignee")
     if assignees:
         names = [assignees] if isinstance(assignees, str) else [str(name) for name in assignees]
-        users = list(
-            session.scalars(select(User).where(User.username.in_(names), User.agency_id == instance.agency_id))
-        )
-        missing = set(names) - {user.username for user in users}
+        found = session.execute(  # ids only: loading whole users would also load their role grants
+            select(User.id, User.username).where(User.username.in_(names), User.agency_id == instance.agency_id)
+        ).all()
+        missing = set(names) - {username for _id, username in found}
         if missing:
             problem = problem or Incident(
                 opened.bpmn_id, f"assignee: no user {', '.join(sorted(missing))} in this agency"
             )
-        return [OpenTask(**base, assignee_id=user.id) for user in users], problem
+        return [OpenTask(**base, assignee_id=user_id) for user_id, _username in found], problem
     role = role_for_lane(opened.lane)
     if role is None:
         return [], problem or Incident(opened.bpmn_id, f"lane {opened.lane!r} names no role and no assignee is given")
