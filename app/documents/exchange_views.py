@@ -15,6 +15,7 @@ from app.db import transaction
 from app.documents import exchange
 from app.documents.models import ExchangeStatus, ReceivedDocument, ReceivedFile
 from app.documents.views import form_uploads, registration_form
+from app.engine import forms
 from app.errors import InvalidInput, NotFound, translated_field_errors
 from app.extensions import db
 from app.signing import services as signing
@@ -131,8 +132,6 @@ def accept_form(received_id: int) -> tuple[str, int]:
 @bp.post("/received/<int:received_id>/accept")
 @login_required
 def accept(received_id: int) -> Response | tuple[str, int]:
-    from app.engine import forms
-
     form, fields, options = registration_form()
     more = form_uploads(fields)
     try:

@@ -79,8 +79,8 @@ def create_outgoing() -> Response | tuple[str, int]:
     except InvalidInput as error:
         flash(error.translated(), "error")
         raw = {
-            key: request.form.getlist(key) if len(request.form.getlist(key)) > 1 else request.form[key]
-            for key in request.form
+            f["name"]: request.form.getlist(f["name"]) if f.get("multiple") else request.form.get(f["name"])
+            for f in fields
         }
         return render_template(
             "documents/outgoing_new.html",

@@ -140,15 +140,7 @@ def deliver_notice(
         )
         for user in users.values()
     ]
-    session.add_all(notices)
-    session.flush()
-    if mail:
-        from app.inbox.jobs import mail_notification
-
-        for notice in notices:
-            if users[notice.user_id].email:
-                enqueue_after_commit(session, mail_notification, notice.id)
-    return notices
+    return _store_notices(session, notices, list(users.values()), mail=mail)
 
 
 def _link(instance: ProcessInstance) -> str:

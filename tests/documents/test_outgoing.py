@@ -165,7 +165,10 @@ def test_a_decision_goes_from_draft_to_the_recipient_agency(db, clock, office, l
     assert people["colleague"].id in told and people["clerk"].id in told  # the VP unit received it
 
     page = login_as(people["colleague"]).get(f"/outgoing/{document.id}").get_data(as_text=True)
-    assert "01/QĐ-STN" in page and "Sở Nhận" in page
+    assert "01/QĐ-STN" in page and "Sở Nhận" in page and "late-flag" not in page
+    clock.advance(timedelta(hours=4, minutes=1))  # the recipient has not accepted it within the 4 hours set
+    page = login_as(people["clerk"]).get(f"/outgoing/{document.id}").get_data(as_text=True)
+    assert "late-flag" in page
 
 
 def test_a_return_by_the_signer_goes_back_through_the_unit_head_and_every_version_is_kept(db, clock, office, login_as):
