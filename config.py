@@ -45,6 +45,24 @@ class Config:
     SMTP_PASSWORD = ""
     SMTP_STARTTLS = False
     MAIL_FROM = "qlvb@localhost"
+    # Exchange with agencies outside the installation (app/interop). A file-based axis gateway: packages are
+    # written to INTEROP_OUTBOX_DIR and read from INTEROP_INBOX_DIR (the worker polls it every sweep); empty:
+    # instance/exchange/outbox and instance/exchange/inbox.
+    INTEROP_OUTBOX_DIR = ""
+    INTEROP_INBOX_DIR = ""
+    # HTTP: packages are POSTed to INTEROP_HTTP_URL (or a directory entry's own URL) with this bearer token.
+    INTEROP_HTTP_URL = ""
+    INTEROP_HTTP_TOKEN = ""
+    # The token other systems present when they POST packages to /interop/packages; empty: the door is closed.
+    INTEROP_INBOUND_TOKEN = ""
+    # How an agency that is neither in the installation nor given a transport in the directory is reached:
+    # "directory", "http", or empty (such recipients are refused).
+    INTEROP_TRANSPORT = ""
+    # Attempts before a package is given up (30 s, 1 min, 2 min… doubling, at most 6 h apart).
+    INTEROP_MAX_ATTEMPTS = 12
+    # The largest package /interop/packages reads (a 50 MB attachment is about 67 MB in base64); a larger one is
+    # refused with 413 before it is read. Smaller but oversized attachments are kept in quarantine.
+    INTEROP_MAX_PACKAGE_BYTES = 200 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -78,7 +96,14 @@ class TestConfig(Config):
 def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Settings computed from others once overrides are applied."""
     uri = database_uri(settings)
-    return {"SQLALCHEMY_DATABASE_URI": uri, "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri)}
+    exchange = Path(settings["INSTANCE_DIR"]) / "exchange"
+    return {
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
+        # The folder pair of the file-based gateway: in the instance folder unless set.
+        "INTEROP_OUTBOX_DIR": settings["INTEROP_OUTBOX_DIR"] or str(exchange / "outbox"),
+        "INTEROP_INBOX_DIR": settings["INTEROP_INBOX_DIR"] or str(exchange / "inbox"),
+    }
 
 
 def database_uri(settings: Mapping[str, Any]) -> str:

@@ -76,5 +76,8 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     documents_exchange.on_status("inbox", partial(inbox_services.tell_sender_of_status, mail=mail))
     documents_exchange.on_recall("inbox", partial(inbox_services.tell_clerks_of_recall, mail=mail))
     documents_outgoing.on_publication("inbox", partial(inbox_services.tell_units_of_publication, mail=mail))
+    from app import interop
+
+    interop.init_app(app)
     web.init_app(app)
     return app

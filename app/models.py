@@ -13,6 +13,7 @@ from app.documents.models import (
 )
 from app.engine.models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, ProcessSpec
 from app.inbox.models import Notification, SavedFilter
+from app.interop.models import DirectoryEntry, OutboundPackage, QuarantinedPackage
 from app.org.models import Agency, Delegation, RoleGrant, Unit, User
 from app.signing.models import ExternalSigning, SigningKey, TrustAnchor
 from app.worktime.models import CalendarDay
@@ -24,16 +25,19 @@ __all__ = [
     "Delegation",
     "Delivery",
     "DeliveryEvent",
+    "DirectoryEntry",
     "DraftVersion",
     "ExternalSigning",
     "HistoryEvent",
     "IncomingDocument",
     "Notification",
     "OpenTask",
+    "OutboundPackage",
     "OutgoingDocument",
     "ProcessDefinition",
     "ProcessInstance",
     "ProcessSpec",
+    "QuarantinedPackage",
     "ReceivedDocument",
     "ReceivedFile",
     "Register",

@@ -13,19 +13,26 @@ from sqlalchemy.orm import configure_mappers
 from app import create_app
 from app.db import transaction
 from app.engine import jobs as engine_jobs
+from app.interop import jobs as interop_jobs
 from app.jobs import connection, queue
 from worker.app_job import AppJob
 
 
 def sweep_forever(app: object, interval_seconds: int, stop: threading.Event) -> None:
-    """Every interval, queue a wake-up for each instance whose timer is due (Redis may have lost it)."""
+    """Every interval, queue a wake-up for each instance whose timer is due and each package whose attempt is due
+    (Redis may have lost them), and take in the packages of the inbox folder."""
     log = logging.getLogger("worker.sweep")
     while not stop.wait(interval_seconds):
         try:
             with app.app_context(), transaction():  # type: ignore[attr-defined]
                 count = engine_jobs.sweep_due_timers()
-            if count:
-                log.info("re-queued %s due timers", count)
+                packages = interop_jobs.sweep_due_packages()
+            if count or packages:
+                log.info("re-queued %s due timers, %s packages", count, packages)
+            with app.app_context():  # type: ignore[attr-defined]
+                taken = interop_jobs.poll_inbox()
+            if any(taken.values()):
+                log.info("inbox folder: %s", taken)
         except Exception:
             log.exception("timer sweep failed; retrying in %ss", interval_seconds)
             time.sleep(1)
@@ -50,6 +57,7 @@ def main() -> None:
         # The sweep also runs once at start: a worker restarted after Redis was lost catches up at once.
         with transaction():
             engine_jobs.sweep_due_timers()
+            interop_jobs.sweep_due_packages()
         worker = Worker([queue()], connection=connection(), job_class=AppJob)
         try:
             worker.work(with_scheduler=True, burst=args.burst)

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import transaction
-from app.demo.province import AGENCIES, DOCUMENTS, MAIL, PASSWORD
+from app.demo.province import AGENCIES, DIRECTORY, DOCUMENTS, MAIL, PASSWORD
 from app.documents.services import register_incoming
 from app.engine import definitions
 from app.extensions import db
+from app.interop.models import DirectoryEntry
 from app.org import services as org
 from app.org.models import Agency, Role, Unit, User
 
@@ -37,12 +38,15 @@ def load_province(session: Session) -> None:
         actor="demo",
         now=now,
     )
+    for code, name, transport in DIRECTORY:
+        session.add(DirectoryEntry(code=code, name=name, transport=transport, updated_at=now, updated_by="demo"))
     parent: Agency | None = None
     for spec in AGENCIES:
         agency = org.create_agency(
             session, spec["code"], spec["name"], spec["abbreviation"], place_name=spec["place_name"], parent=parent
         )
         parent = parent or agency
+        session.add(DirectoryEntry(code=agency.code, name=agency.name, updated_at=now, updated_by="demo"))
         units = {}
         for code, name in spec["units"]:
             unit = Unit(agency_id=agency.id, code=code, name=name)

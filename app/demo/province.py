@@ -99,3 +99,13 @@ MAIL: list[tuple[str, str, str, str, str, int]] = [
     ("000.00.01.H34", "000.00.12.H34", "216/VPUBND-KT", "Thông báo", "Thông báo kết luận họp giao ban tháng 11", 3),
     ("000.00.01.H34", "000.31.40.H34", "217/VPUBND-TH", "Công văn", "V/v báo cáo tình hình thiên tai", 1),
 ]
+
+
+# The directory of agency codes (INT-3): the province's own agencies and some outside it. Outside agencies are
+# reached through the file-based gateway (instance/exchange/outbox) so that a demo can send to them. The G
+# codes are the ministries' published ones (QĐ 09/2025); H49 is Quảng Ninh's provincial committee.
+DIRECTORY: list[tuple[str, str, str]] = [
+    ("000.00.00.G09", "Bộ Nội vụ", "directory"),
+    ("000.00.00.G22", "Văn phòng Chính phủ", "directory"),
+    ("000.00.00.H49", "Ủy ban nhân dân tỉnh Quảng Ninh", "directory"),
+]

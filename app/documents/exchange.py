@@ -72,6 +72,9 @@ class Header:
     due_date: date | None = None
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    steering_type: int = 0  # 0 not a steering document, 1 steering, 2 report on one (QCVN 102 SteeringType)
+    # The documents this one answers: (organ code, số/ký hiệu, ISO date, mã định danh văn bản) each (IN-11).
+    response_for: tuple[tuple[str, str, str, str], ...] = ()
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -84,6 +87,7 @@ class Header:
         data = json.loads(text)
         data["issued_date"] = date.fromisoformat(data["issued_date"])
         data["due_date"] = date.fromisoformat(data["due_date"]) if data.get("due_date") else None
+        data["response_for"] = tuple(tuple(item) for item in data.get("response_for", ()))
         return cls(**data)
 
     def registration_values(self) -> dict[str, str]:
@@ -124,11 +128,38 @@ _transports: dict[str, Transport] = {}
 _status_senders: dict[str, StatusSender] = {}
 _arrival_listeners: dict[str, Listener] = {}
 _status_listeners: dict[str, Listener] = {}
+_recall_senders: dict[str, Callable[[Session, Delivery, str, datetime], None]] = {}
+_recall_listeners: dict[str, Listener] = {}
 
 
-def register_transport(name: str, transport: Transport, status_sender: StatusSender) -> None:
+RecallSender = Callable[[Session, Delivery, str, datetime], None]
+# code → (transport, name) when the directory says how an agency is reached (app/interop's directory); None: the
+# agency is reached within the installation when it is ours, else by the only or the named transport.
+Router = Callable[[Session, str], "tuple[str, str] | None"]
+_routers: dict[str, Router] = {}
+
+
+def register_transport(
+    name: str, transport: Transport, status_sender: StatusSender, recall_sender: RecallSender | None = None
+) -> None:
+    """A way for documents to travel. Registering WITHIN replaces the row-to-row path inside the installation
+    (app/interop carries the same packages there as outside)."""
     _transports[name] = transport
     _status_senders[name] = status_sender
+    if recall_sender is not None:
+        _recall_senders[name] = recall_sender
+
+
+def register_router(name: str, router: Router) -> None:
+    _routers[name] = router
+
+
+def _route(session: Session, code: str) -> tuple[str, str] | None:
+    for router in _routers.values():
+        route = router(session, code)
+        if route is not None:
+            return route
+    return None
 
 
 def on_arrival(name: str, listener: Callable[[Session, ReceivedDocument, datetime], None]) -> None:
@@ -168,7 +199,8 @@ def send(
         raise InvalidInput(N_("Choose at least one recipient."), {"recipients": N_("Choose at least one recipient.")})
     deliveries = []
     for code in codes:
-        if not AGENCY_CODE.match(code):
+        route = _route(session, code)
+        if not AGENCY_CODE.match(code) and route is None:
             raise InvalidInput(
                 N_("%(code)s is not an agency code (write it as 000.00.12.H34)."),
                 {"recipients": N_("Write it as 000.00.12.H34.")},
@@ -177,13 +209,19 @@ def send(
         if code == sender.code:
             raise InvalidInput(N_("An agency does not send documents to itself; choose its units instead."))
         recipient = session.scalar(select(Agency).where(Agency.code == code, Agency.is_active.is_(True)))
+        if route is not None:
+            chosen = route[0]
+        elif recipient is not None:
+            chosen = WITHIN
+        else:
+            chosen = transport or _only_transport(code)
         delivery = Delivery(
             message_id=str(uuid.uuid4()),
             sender_agency_id=sender.id,
             recipient_code=code,
-            recipient_name=recipient.name if recipient else code,
+            recipient_name=recipient.name if recipient else (route[1] if route else code),
             recipient_agency_id=recipient.id if recipient else None,
-            transport=WITHIN if recipient else (transport or _only_transport(code)),
+            transport=chosen,
             number_symbol=header.number_symbol,
             subject=header.subject,
             urgency=header.urgency,
@@ -197,7 +235,9 @@ def send(
         session.add(delivery)
         session.flush()
         session.add(DeliveryEvent(delivery_id=delivery.id, status=ExchangeStatus.SENT, at=now, reported_by=actor))
-        if recipient is not None:
+        if chosen in _transports:
+            _transports[chosen](session, Outgoing(delivery, sender, header, files))
+        elif chosen == WITHIN and recipient is not None:
             receive(
                 session,
                 recipient,
@@ -211,16 +251,15 @@ def send(
                 delivery_id=delivery.id,
             )
         else:
-            if delivery.transport not in _transports:
-                raise InvalidInput(N_("There is no exchange transport named %(name)s."), name=delivery.transport)
-            _transports[delivery.transport](session, Outgoing(delivery, sender, header, files))
+            raise InvalidInput(N_("There is no exchange transport named %(name)s."), name=chosen)
         deliveries.append(delivery)
     return deliveries
 
 
 def _only_transport(code: str) -> str:
-    if len(_transports) == 1:
-        return next(iter(_transports))
+    outside = [name for name in _transports if name != WITHIN]
+    if len(outside) == 1:
+        return outside[0]
     raise InvalidInput(
         N_("The agency %(code)s is not in this installation and no exchange transport is configured for it."),
         {"recipients": N_("Not an agency of this installation.")},
@@ -259,6 +298,7 @@ def receive(
     files: list[Upload],
     now: datetime,
     delivery_id: int | None = None,
+    document_id: str = "",
 ) -> ReceivedDocument:
     """A document enters the agency's system: kept for its clerk, and "arrived" (01) goes back to the sender
     (OUT-16: the time of receipt is this moment). The same message twice is the same document."""
@@ -274,6 +314,7 @@ def receive(
         message_id=message_id,
         transport=transport,
         delivery_id=delivery_id,
+        document_id=document_id[:100],
         sender_code=sender_code,
         sender_name=sender_name[:200],
         number_symbol=header.number_symbol[:42],
@@ -445,10 +486,6 @@ def request_recall(session: Session, delivery: Delivery, reason: str, *, by: str
             recall_arrived(session, received, reason, now=now)
     elif delivery.transport in _recall_senders:
         _recall_senders[delivery.transport](session, delivery, reason, now)
-
-
-_recall_senders: dict[str, Callable[[Session, Delivery, str, datetime], None]] = {}
-_recall_listeners: dict[str, Listener] = {}
 
 
 def on_recall(name: str, listener: Callable[[Session, ReceivedDocument, datetime], None]) -> None:

@@ -128,12 +128,15 @@ class Delivery(Base):
     """One document sent to one recipient agency, and where it stands there (OUT-13, OUT-16)."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_sender_sent", "sender_agency_id", "sent_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_sender_sent", "sender_agency_id", "sent_at"),
+        Index("ix_deliveries_document_recipient", "document_id", "recipient_code"),  # statuses from outside
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(64), unique=True)  # the package's id, the same at both ends
     sender_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
-    recipient_code: Mapped[str] = mapped_column(String(13))
+    recipient_code: Mapped[str] = mapped_column(String(40))  # 13 for government codes; QĐ 20/2020 forms longer
     recipient_name: Mapped[str] = mapped_column(String(200))
     recipient_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))  # within the installation
     transport: Mapped[str] = mapped_column(String(20))
@@ -148,6 +151,12 @@ class Delivery(Base):
     outgoing_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_documents.id"), index=True)
     # When the sender starts to worry that the recipient has not taken it in (OUT-13; the time is the diagram's).
     flag_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Mã định danh văn bản (DocumentId) the statuses of an outside recipient refer to.
+    document_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # When a transport outside the installation acknowledged the package (QĐ 28: the time of sending), and why
+    # it has not yet.
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transport_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     events: Mapped[list[DeliveryEvent]] = relationship(order_by="DeliveryEvent.id")
 
@@ -179,6 +188,7 @@ class ReceivedDocument(Base):
     __table_args__ = (
         UniqueConstraint("agency_id", "message_id"),  # the same package twice is one document
         Index("ix_received_documents_agency_state", "agency_id", "state", "received_at"),
+        Index("ix_received_documents_sender_document", "sender_code", "document_id"),  # recalls from outside
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,7 +196,8 @@ class ReceivedDocument(Base):
     message_id: Mapped[str] = mapped_column(String(64))
     transport: Mapped[str] = mapped_column(String(20))
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))  # the sender's row, within
-    sender_code: Mapped[str] = mapped_column(String(13))
+    document_id: Mapped[str] = mapped_column(String(100), default="", server_default="")  # the sender's DocumentId
+    sender_code: Mapped[str] = mapped_column(String(40))
     sender_name: Mapped[str] = mapped_column(String(200))
     number_symbol: Mapped[str] = mapped_column(String(42))
     subject: Mapped[str] = mapped_column(String(500))

@@ -349,19 +349,7 @@ def publish(
     session.flush()
     recipients = json.loads(document.recipients_json)
     if recipients:
-        header = exchange.Header(
-            organ_code=agency.code,
-            organ_name=agency.name,
-            number_symbol=number_text,
-            issued_date=local_day,
-            type_name=document.type_name,
-            subject=document.subject,
-            urgency=document.urgency,
-            page_amount=page_amount,
-            signer_position=document.signer_position,
-            signer_name=document.signer_name,
-            due_date=document.due_date,
-        )
+        header = exchange_header(session, document, agency)
         files = [Upload(v.file_name, v.content_type, v.content) for v in published]
         exchange.send(
             session,
@@ -379,6 +367,44 @@ def publish(
         for listener in _publication_listeners.values():
             listener(session, document, units, now)
     return document
+
+
+def exchange_header(session: Session, document: OutgoingDocument, agency: Agency) -> exchange.Header:
+    """What travels with the published document (the recipients' registration fields)."""
+    assert document.issued_date is not None
+    return exchange.Header(
+        organ_code=agency.code,
+        organ_name=agency.name,
+        number_symbol=document.number_symbol,
+        issued_date=document.issued_date,
+        type_name=document.type_name,
+        subject=document.subject,
+        urgency=document.urgency,
+        page_amount=document.page_amount,
+        signer_position=document.signer_position,
+        signer_name=document.signer_name,
+        due_date=document.due_date,
+        extra={"place": agency.place_name} if agency.place_name else {},
+        response_for=_answered(session, document),
+    )
+
+
+def published_files(session: Session, document: OutgoingDocument) -> list[Upload]:
+    """The sealed document and appendices as they were sent."""
+    query = (
+        select(DraftVersion)
+        .where(DraftVersion.document_id == document.id, DraftVersion.role == FileRole.PUBLISHED)
+        .order_by(DraftVersion.id)
+    )
+    return [Upload(v.file_name, v.content_type, v.content) for v in session.scalars(query)]
+
+
+def _answered(session: Session, document: OutgoingDocument) -> tuple[tuple[str, str, str, str], ...]:
+    """The incoming document this one replies to, as its sender identifies it (QCVN 102 ResponseFor)."""
+    answered = session.get(IncomingDocument, document.reply_to_id) if document.reply_to_id else None
+    if answered is None:
+        return ()
+    return ((answered.organ_code, answered.number_symbol, answered.issued_date.isoformat(), answered.document_code),)
 
 
 # --- reading ---------------------------------------------------------------------------------------------

@@ -92,6 +92,15 @@ def text(value: Any, locale: str) -> str:
 
 
 OptionsFor = Callable[[dict[str, Any]], list[Choice]]
+# More agencies an `agency` field offers after those of the installation: provider(session, agency_id), given by
+# higher domains (app/interop's directory of agency codes) so the engine imports none of them.
+AgencyChoices = Callable[[Any, int], list[Choice]]
+_agency_choices: dict[str, AgencyChoices] = {}
+
+
+def register_agency_choices(name: str, provider: AgencyChoices) -> None:
+    """Offer the provider's agencies in `agency` fields too; a second registration under `name` replaces it."""
+    _agency_choices[name] = provider
 
 
 def clean_submission(
@@ -187,7 +196,7 @@ def sample_value(field: dict[str, Any]) -> Any:
 
 
 def options_for(session: Any, agency_id: int, locale: str) -> OptionsFor:
-    """Choices of select, user and unit fields, scoped to the agency (people by role, optionally by unit)."""
+    """Choices of select, user, unit and agency fields, scoped to the agency (people by role, optionally by unit)."""
     from sqlalchemy import select
 
     from app.org.models import Agency, RoleGrant, Unit, User
@@ -199,11 +208,18 @@ def options_for(session: Any, agency_id: int, locale: str) -> OptionsFor:
         if kind == "unit":
             units = session.scalars(select(Unit).where(Unit.agency_id == agency_id).order_by(Unit.name))
             return [Choice(unit.code, unit.name) for unit in units]
-        if kind == "agency":  # the other agencies of the installation, by mã định danh
+        if kind == "agency":  # the other agencies of the installation, by mã định danh, then registered ones
             agencies = session.scalars(
                 select(Agency).where(Agency.id != agency_id, Agency.is_active.is_(True)).order_by(Agency.name)
             )
-            return [Choice(agency.code, agency.name) for agency in agencies]
+            choices = [Choice(agency.code, agency.name) for agency in agencies]
+            seen = {choice.value for choice in choices}
+            for provider in _agency_choices.values():
+                for choice in provider(session, agency_id):
+                    if choice.value not in seen:
+                        seen.add(choice.value)
+                        choices.append(choice)
+            return choices
         query = select(User).where(User.agency_id == agency_id, User.is_enabled.is_(True)).order_by(User.full_name)
         if field.get("roles"):
             query = query.where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role.in_(field["roles"]))))

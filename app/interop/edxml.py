@@ -152,6 +152,7 @@ def write_package(message: Message) -> bytes:
         _text(trace, "Timestamp", _vietnam(message.sent_at).strftime(TRACE_TIME_FORMAT))
     business = _sub(trace_list, BUSINESS[0])
     _text(business, BUSINESS_DOC_TYPE[0], str(message.business_type))
+    _optional(business, "BussinessDocReason", message.business_reason)
     _text(business, "DocumentId", message.document_id)
 
     manifest = _sub(_sub(envelope, "edXMLBody"), MANIFEST[0], {"version": "1.0"})
@@ -322,6 +323,7 @@ def read_package(
         message_id=trace_list.get(MESSAGE_ID_ATTRIBUTE, "") if trace_list is not None else "",
         attachments=_attachments(root, max_attachment_bytes),
         business_type=_number(_optional_text(business, *BUSINESS_DOC_TYPE) or "0", "BussinessDocType", BUSINESS_TYPES),
+        business_reason=_optional_text(business, "BussinessDocReason", "BusinessDocReason"),
         response_for=[_read_ref(element) for element in message_header.findall(_q("ResponseFor"))],
         document_id=document_id,
         document_type=_number(_optional_text(document_type, "Type") or "2", "DocumentType/Type", DOCUMENT_TYPES),

@@ -65,6 +65,7 @@ class Message:
     message_id: str
     attachments: list[Attachment] = field(default_factory=list)
     business_type: int = NEW
+    business_reason: str = ""  # BussinessDocReason: why a document is recalled, updated or replaced
     response_for: list[DocumentRef] = field(default_factory=list)
     document_id: str = ""
     document_type: int = 2
