@@ -12,6 +12,7 @@ read, answered with the standard's refusal (02 for a document, 16 for a recall, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
@@ -437,10 +438,16 @@ def _take_in(
             answer=ExchangeStatus.RECALL_REFUSED,
             type=message.business_type,
         )
-    files = _files(session, message, now)
     message_id = message.message_id or hashlib.sha256(data).hexdigest()
     if len(message_id) > 64:  # another system's id longer than ours: its digest stands for it
         message_id = hashlib.sha256(message_id.encode()).hexdigest()
+    order = [agency.id for agency in agencies]
+    known = session.scalars(
+        select(ReceivedDocument).where(ReceivedDocument.message_id == message_id, ReceivedDocument.agency_id.in_(order))
+    ).all()
+    if len(known) == len(agencies):  # a package sent again: taken in before, its files already checked
+        return Intake("document", received=sorted(known, key=lambda item: order.index(item.agency_id)))
+    files = _files(session, message, now)
     header = replace(
         message.header,
         steering_type=message.steering_type,
@@ -831,6 +838,10 @@ def _safe(name: str) -> str:
 
 def in_vietnamese(message: str, params: Mapping[str, Any]) -> str:
     """A reason in Vietnamese, for the other agency's people (the standard's Description is free text)."""
-    translations = Translations.load(settings.translations_dir, ["vi"], "messages")
-    text = translations.gettext(message)
+    text = _vietnamese_catalog(settings.translations_dir).gettext(message)
     return text % params if params else text
+
+
+@functools.lru_cache(maxsize=2)
+def _vietnamese_catalog(translations_dir: str) -> NullTranslations:
+    return Translations.load(translations_dir, ["vi"], "messages")
