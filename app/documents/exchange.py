@@ -140,12 +140,16 @@ _routers: dict[str, Router] = {}
 
 
 def register_transport(
-    name: str, transport: Transport, status_sender: StatusSender, recall_sender: RecallSender | None = None
+    name: str,
+    transport: Transport,
+    status_sender: StatusSender | None = None,
+    recall_sender: RecallSender | None = None,
 ) -> None:
     """A way for documents to travel. Registering WITHIN replaces the row-to-row path inside the installation
-    (app/interop carries the same packages there as outside)."""
+    (app/interop carries the same packages there as outside); its statuses still go to the sender's row."""
     _transports[name] = transport
-    _status_senders[name] = status_sender
+    if status_sender is not None:
+        _status_senders[name] = status_sender
     if recall_sender is not None:
         _recall_senders[name] = recall_sender
 

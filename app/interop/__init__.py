@@ -32,11 +32,8 @@ def init_app(app: Flask) -> None:
         http_token=config["INTEROP_HTTP_TOKEN"],
         max_attempts=config["INTEROP_MAX_ATTEMPTS"],
     )
-    exchange.register_transport(exchange.WITHIN, services.send_within, _no_status_package)
+    # Within the installation a status is written to the sender's row directly (`exchange.report`).
+    exchange.register_transport(exchange.WITHIN, services.send_within)
     for name in services.OUTSIDE:
         exchange.register_transport(name, services.send_outside, services.send_status, services.send_recall)
     exchange.register_router("directory", services.router)
-
-
-def _no_status_package(*_: object) -> None:
-    """Within the installation a status is written to the sender's row directly (`exchange.report`)."""

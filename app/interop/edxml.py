@@ -33,6 +33,7 @@ from app.interop.messages import (
     PackageError,
     StaffInfo,
     StatusMessage,
+    StatusNotDocument,
     join_number_symbol,
     split_number_symbol,
 )
@@ -263,7 +264,7 @@ def read_package(
     message_header = _child(edxml_header, "MessageHeader")
     if message_header is None:
         if _child(edxml_header, "Status") is not None:
-            raise PackageError(N_("This is a status package, not a document package."))
+            raise StatusNotDocument(N_("This is a status package, not a document package."))
         raise PackageError(N_("The required element %(element)s is missing."), element="MessageHeader")
 
     origin = _required_child(message_header, "From", "MessageHeader")

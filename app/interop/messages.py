@@ -37,6 +37,10 @@ class PackageError(InvalidInput):
         return str(self)
 
 
+class StatusNotDocument(PackageError):
+    """A status package handed to the document reader: the caller reads it as a status instead."""
+
+
 class Attachment(NamedTuple):
     name: str
     content_type: str

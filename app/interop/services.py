@@ -46,6 +46,7 @@ from app.interop.messages import (
     PackageError,
     StaffInfo,
     StatusMessage,
+    StatusNotDocument,
     split_number_symbol,
 )
 from app.interop.models import OutboundPackage, PackageState, QuarantinedPackage, QuarantineState
@@ -59,7 +60,6 @@ PDF_TYPES = {"application/pdf", "application/x-pdf"}
 INCOMING_STATUSES = {code.value: code for code in ExchangeStatus if code.value not in ("00", "13")}
 STALE_CLAIM_SECONDS = 600
 LEASE = timedelta(minutes=10)  # how long a worker may take to hand a package over before another tries
-STATUS_PACKAGE = N_("This is a status package, not a document package.")
 
 
 @dataclass
@@ -425,9 +425,7 @@ def _take_in(
     allowed = directory.other_codes(session)
     try:
         message = read_package(data, allowed_organ_ids=allowed)
-    except PackageError as error:
-        if error.message != STATUS_PACKAGE:
-            raise
+    except StatusNotDocument:
         return Intake("status", delivery=_apply_status(session, read_status(data, allowed_organ_ids=allowed)))
     agencies = _our_recipients(session, message, agency_code)
     if message.business_type == RECALL:

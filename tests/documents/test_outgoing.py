@@ -290,3 +290,76 @@ def test_the_sở_nội_vụ_copies_every_published_document_to_its_leaders_and_
     act(login_as, people["clerk"], db, document, "publish", {"page_amount": "1", "receipt_hours": "8"})
     copies = db.scalars(select(Notification.user_id).where(Notification.message.contains("01/QĐ-STN"))).all()
     assert {people["director"].id, people["deputy"].id, people["colleague"].id} <= set(copies)
+
+
+def test_a_reply_published_to_an_agency_outside_leaves_as_an_edxml_package(db, clock, office, login_as, tmp_path):
+    """INT-1: the directory says the recipient is reached through the gateway folder; publishing stores the
+    package (header, ResponseFor the incoming document answered, the sealed PDF and appendix) for the worker."""
+    from app.documents.services import register_incoming
+    from app.interop.edxml import read_package
+    from app.interop.models import DirectoryEntry, OutboundPackage
+
+    sender, _recipient, people = office
+    outside = "000.00.00.H49"
+    db.add(DirectoryEntry(code=outside, name="UBND tỉnh Quảng Ninh", transport="directory", updated_at=clock.now()))
+    answered = register_incoming(
+        db,
+        people["clerk"],
+        {
+            "organ_name": "UBND tỉnh Quảng Ninh",
+            "organ_code": outside,
+            "number_symbol": "12/UBND-VP",
+            "issued_date": "2026-11-20",
+            "type_name": "Công văn",
+            "subject": "V/v đề nghị phối hợp",
+            "urgency": "0",
+            "page_amount": "1",
+            "signer_position": "",
+            "signer_name": "",
+            "due_date": None,
+            "description": "",
+        },
+        [],
+        now=clock.now(),
+    )
+    db.commit()
+    files = {
+        "draft": [("du_thao.pdf", draft_pdf())],
+        "submission": [("phieu_trinh.pdf", draft_pdf("Phiếu trình"))],
+        "appendix": [("phu_luc.pdf", draft_pdf("Phụ lục"))],
+    }
+    fields = {**DRAFT, "type_name": "Công văn", "signer": people["director"].username, "recipients": outside}
+    response = post_files(login_as(people["drafter"]), "/outgoing/new", fields, files)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    document = the_document(db)
+    document.reply_to_id = answered.id  # as "Draft a reply" on the incoming document's task sets it (IN-11)
+    db.commit()
+    assert act(login_as, people["head"], db, document, "review", {"decision": "initial"}).status_code == 302
+    assert act(login_as, people["clerk"], db, document, "format_check", {"decision": "ok"}).status_code == 302
+    signed = act(login_as, people["director"], db, document, "sign", {"decision": "sign", "password": PASSWORD})
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:3000]
+    published = act(login_as, people["clerk"], db, the_document(db), "publish", {"page_amount": "2"})
+    assert published.status_code == 302, published.get_data(as_text=True)[:3000]
+
+    document = the_document(db)
+    [delivery] = db.scalars(select(Delivery).where(Delivery.outgoing_id == document.id)).all()
+    assert (delivery.transport, delivery.recipient_name, delivery.handed_at) == (
+        "directory",
+        "UBND tỉnh Quảng Ninh",
+        None,
+    )
+    [package] = db.scalars(select(OutboundPackage).where(OutboundPackage.delivery_id == delivery.id)).all()
+    message = read_package(package.content)
+    assert message.recipients == [(outside, "UBND tỉnh Quảng Ninh")] and message.message_id == delivery.message_id
+    assert message.header.number_symbol == document.number_symbol and message.header.page_amount == 2
+    assert message.header.organ_code == sender.code and message.header.signer_name == "Nguyễn Văn Hùng"
+    assert message.document_id == document.document_code == delivery.document_id
+    [reference] = message.response_for
+    assert (reference.organ_code, reference.number_symbol, str(reference.issued_date)) == (
+        outside,
+        "12/UBND-VP",
+        "2026-11-20",
+    )
+    published_files = [v.content for v in document.versions if v.role == FileRole.PUBLISHED]
+    assert [a.content for a in message.attachments] == published_files and len(published_files) == 2
+    assert not db.scalars(select(ReceivedDocument)).all()  # nothing crossed inside the installation

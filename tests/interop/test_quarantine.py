@@ -247,12 +247,12 @@ def test_only_administrators_see_the_quarantine_and_only_of_their_agency(
     assert db.get(QuarantinedPackage, entry.id).content == data  # still kept
 
 
-def published_document(db, clock, agency) -> OutgoingDocument:
+def published_document(clock, agency, drafter) -> OutgoingDocument:
     """A published outgoing document as the outgoing procedure leaves it (tests/documents/test_outgoing.py
     covers getting there)."""
     document = OutgoingDocument(
         agency_id=agency.id,
-        drafter_id=db.scalar(select(func.min(ReceivedDocument.id))) or 1,
+        drafter_id=drafter.id,
         type_name="Công văn",
         subject="V/v phối hợp tổ chức hội nghị",
         urgency=2,
@@ -275,8 +275,7 @@ def published_document(db, clock, agency) -> OutgoingDocument:
 def test_export_and_import_by_hand(db, clock, ours, make_agency, make_user, app, tmp_path):
     agency, admin, _clerk = ours
     recipient = make_agency("000.00.15.H97", name="Sở Nhận tay")
-    document = published_document(db, clock, agency)
-    document.drafter_id = admin.id
+    document = published_document(clock, agency, admin)
     db.add(document)
     db.flush()
     db.add(
