@@ -38,6 +38,8 @@ class Config:
     TESTING = False
     # Encrypts stored PKCS#12 keys (and agency key passwords). Set it in production; losing it loses the keys.
     SIGNING_SECRET = "dev-only-signing-secret"
+    # Keys the history chain (HMAC) and signs its checkpoints; the database never holds it.
+    AUDIT_SECRET = ""
     # E-mail for notifications; empty SMTP_HOST: notifications stay in the web bell only.
     SMTP_HOST = ""
     SMTP_PORT = 25
@@ -89,6 +91,8 @@ class Config:
 
 class TestConfig(Config):
     SECRET_KEY = "test"
+    SIGNING_SECRET = "test-signing-secret"
+    AUDIT_SECRET = "test-audit-secret"
     TESTING = True
     WTF_CSRF_ENABLED = True
 

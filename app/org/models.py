@@ -83,6 +83,11 @@ class User(UserMixin, Base):
         return bool(self.roles.intersection(roles))
 
     @property
+    def is_installation_admin(self) -> bool:
+        """An administrator of a top agency (no parent) administers the whole installation."""
+        return Role.ADMIN in self.roles and self.agency.parent_id is None
+
+    @property
     def is_active(self) -> bool:  # flask-login: a disabled account cannot keep a session
         return self.is_enabled
 
