@@ -14,7 +14,7 @@ from app.documents.models import (
 from app.engine.models import HistoryEvent, OpenTask, ProcessDefinition, ProcessInstance, ProcessSpec
 from app.inbox.models import Notification, SavedFilter
 from app.interop.models import DirectoryEntry, OutboundPackage, QuarantinedPackage
-from app.org.models import Agency, Delegation, RoleGrant, Unit, User
+from app.org.models import Agency, Delegation, LoginSession, RoleGrant, Unit, User
 from app.signing.models import ExternalSigning, SigningKey, TrustAnchor
 from app.worktime.models import CalendarDay
 
@@ -30,6 +30,7 @@ __all__ = [
     "ExternalSigning",
     "HistoryEvent",
     "IncomingDocument",
+    "LoginSession",
     "Notification",
     "OpenTask",
     "OutboundPackage",

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from app import clock
 from app.errors import register_error_handlers
 from app.extensions import db, login_manager
+from app.org import login_sessions
 
 URGENCY_LABELS = {
     0: lazy_gettext("Normal"),
@@ -66,7 +67,7 @@ FILE_ROLES = {
     "signed": lazy_gettext("Signed"),
     "published": lazy_gettext("Published"),
 }
-OPEN_ENDPOINTS = {"static", "org.login", "org.logout", "org.change_password", "org.set_language"}
+OPEN_ENDPOINTS = {"static", "org.login", "org.logout", "org.confirm_logout", "org.change_password", "org.set_language"}
 
 
 def init_app(app: Flask) -> None:
@@ -78,27 +79,35 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.is_enabled else None  # a disabled account keeps no session
 
     @app.before_request
-    def _idle_lock_and_first_login() -> Response | None:
+    def _login_session_and_first_login() -> Response | None:
+        """The cookie is a login only while its server-side session is open and not idle (ACC-5, hole 4)."""
         if not current_user.is_authenticated:
             return None
-        now = clock.now()
-        last_seen = session.get("last_seen")
-        idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
-        if last_seen is not None and now - datetime.fromisoformat(last_seen) > idle:
+        minutes = app.config["SESSION_IDLE_MINUTES"]
+        result = login_sessions.check(
+            db.session(),
+            current_user.id,
+            str(session.get(login_sessions.COOKIE_KEY, "")),
+            now=clock.now(),
+            idle=timedelta(minutes=minutes),
+        )
+        if result in (login_sessions.Check.TOUCHED, login_sessions.Check.IDLE):
+            db.session.commit()
+        if result in (login_sessions.Check.IDLE, login_sessions.Check.ENDED):
             logout_user()
             session.clear()
-            flash(
-                gettext(
-                    "Your session was locked after %(minutes)s idle minutes. Please log in again.",
-                    minutes=app.config["SESSION_IDLE_MINUTES"],
-                ),
-                "warning",
-            )
+            if result is login_sessions.Check.IDLE:
+                message = gettext(
+                    "Your session was locked after %(minutes)s idle minutes. Please log in again.", minutes=minutes
+                )
+            else:
+                message = gettext("Your session has ended. Please log in again.")
+            flash(message, "warning")
             return redirect(url_for("org.login", next=request.full_path if request.method == "GET" else None))
-        session["last_seen"] = now.isoformat()
         if current_user.must_change_password and request.endpoint not in OPEN_ENDPOINTS:
             return redirect(url_for("org.change_password"))
         return None

@@ -119,3 +119,19 @@ class Delegation(Base):
 
     delegator: Mapped[User] = relationship(foreign_keys=[delegator_id])
     delegate: Mapped[User] = relationship(foreign_keys=[delegate_id])
+
+
+class LoginSession(Base):
+    """One login: the cookie carries its token, whose hash is the key; ended rows stay as the record of who
+    logged in from where."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's token, in hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str] = mapped_column(String(20), default="")

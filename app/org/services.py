@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import N_, InvalidInput, NotFound, PermissionDenied
+from app.org import login_sessions
 from app.org.models import Agency, Delegation, Role, RoleGrant, Unit, User
 
 _hasher = PasswordHasher()
@@ -67,8 +68,11 @@ def authenticate(
     return user
 
 
-def change_password(session: Session, user: User, current: str, new: str, *, now: datetime) -> None:
-    """Change a password under the policy; the new one must differ from the current one (ACC-5)."""
+def change_password(
+    session: Session, user: User, current: str, new: str, *, now: datetime, keep_session: str | None = None
+) -> None:
+    """Change a password under the policy; the new one must differ from the current one; every login session but
+    the one of token `keep_session` ends (ACC-5)."""
     try:
         _hasher.verify(user.password_hash, current)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -81,11 +85,13 @@ def change_password(session: Session, user: User, current: str, new: str, *, now
     user.password_hash = _hasher.hash(new)
     user.must_change_password = False
     user.password_changed_at = now
+    login_sessions.end_all(session, user, now=now, reason=login_sessions.EndReason.PASSWORD_CHANGED, keep=keep_session)
     session.flush()
 
 
-def reset_password(session: Session, admin: User, user: User, temporary: str) -> None:
-    """An administrator of the same agency sets a temporary password, to be changed at next login (ACC-5)."""
+def reset_password(session: Session, admin: User, user: User, temporary: str, *, now: datetime) -> None:
+    """An administrator of the same agency sets a temporary password, to be changed at next login; the user's
+    login sessions end (ACC-5)."""
     if not admin.has_role(Role.ADMIN) or admin.agency_id != user.agency_id:
         raise PermissionDenied(N_("Only an administrator of the same agency may reset this password."))
     problems = password_problems(temporary)
@@ -95,6 +101,16 @@ def reset_password(session: Session, admin: User, user: User, temporary: str) ->
     user.must_change_password = True
     user.failed_login_count = 0
     user.locked_until = None
+    login_sessions.end_all(session, user, now=now, reason=login_sessions.EndReason.PASSWORD_RESET)
+    session.flush()
+
+
+def disable_user(session: Session, admin: User, user: User, *, now: datetime) -> None:
+    """An administrator of the same agency disables an account; its login sessions end at once (ACC-3)."""
+    if not admin.has_role(Role.ADMIN) or admin.agency_id != user.agency_id or admin.id == user.id:
+        raise PermissionDenied(N_("Only an administrator of the same agency may disable this account."))
+    user.is_enabled = False
+    login_sessions.end_all(session, user, now=now, reason=login_sessions.EndReason.DISABLED)
     session.flush()
 
 

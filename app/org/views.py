@@ -15,7 +15,7 @@ from app import clock
 from app.db import transaction
 from app.errors import N_, InvalidInput, translated_field_errors
 from app.extensions import db
-from app.org import services
+from app.org import login_sessions, services
 from app.org.models import User
 from app.org.services import LoginFailed
 
@@ -40,12 +40,23 @@ def login() -> str | Response | tuple[str, int]:
             )
         except LoginFailed as error:
             failure = error  # caught inside the transaction so the failure count is committed
+        else:
+            previous = str(session.get(login_sessions.COOKIE_KEY, ""))
+            if previous:  # a second login in the same browser ends the first
+                login_sessions.end(db_session, previous, now=clock.now(), reason=login_sessions.EndReason.LOGOUT)
+            token = login_sessions.start(
+                db_session,
+                user,
+                now=clock.now(),
+                ip=request.remote_addr or "",
+                user_agent=request.headers.get("User-Agent", ""),
+            )
     if failure is not None:
         flash(failure.translated(), "error")
         return render_template("org/login.html", username=username), 401
     session.clear()
     login_user(user)
-    session["last_seen"] = clock.now().isoformat()
+    session[login_sessions.COOKIE_KEY] = token
     target = request.args.get("next", "")
     if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
         target = url_for("index")
@@ -53,7 +64,19 @@ def login() -> str | Response | tuple[str, int]:
 
 
 @bp.get("/logout")
+def confirm_logout() -> str | Response:
+    """Logging out changes state, so it is a POST with its CSRF token; an old link only shows the button."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("org.login"))
+    return render_template("org/logout.html")
+
+
+@bp.post("/logout")
 def logout() -> Response:
+    token = str(session.get(login_sessions.COOKIE_KEY, ""))
+    if token:
+        with transaction() as db_session:
+            login_sessions.end(db_session, token, now=clock.now(), reason=login_sessions.EndReason.LOGOUT)
     logout_user()
     session.clear()
     return redirect(url_for("org.login"))
@@ -67,7 +90,12 @@ def change_password() -> str | Response | tuple[str, int]:
     try:
         with transaction() as db_session:
             services.change_password(
-                db_session, current_user, request.form.get("current", ""), request.form.get("new", ""), now=clock.now()
+                db_session,
+                current_user,
+                request.form.get("current", ""),
+                request.form.get("new", ""),
+                now=clock.now(),
+                keep_session=str(session.get(login_sessions.COOKIE_KEY, "")),
             )
     except InvalidInput as error:
         errors = translated_field_errors(error)
