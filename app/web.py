@@ -79,8 +79,8 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_enabled else None  # a disabled account keeps no session
+        token = str(session.get(login_sessions.COOKIE_KEY, ""))
+        return login_sessions.load_user(db.session(), int(user_id), token)
 
     @app.before_request
     def _login_session_and_first_login() -> Response | None:

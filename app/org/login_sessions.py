@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.org.models import LoginSession, User
@@ -37,6 +37,21 @@ class EndReason(StrEnum):
 def _key(token: str) -> str:
     """The row's key: a hash, so that whoever reads the table cannot present its sessions."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def load_user(session: Session, user_id: int, token: str) -> User | None:
+    """The enabled user of the cookie, fetched with its login session in one query, so that `check` finds the row in
+    the session's identity map instead of asking the database again."""
+    query = (
+        select(User, LoginSession)
+        .outerjoin(LoginSession, (LoginSession.id == _key(token)) & (LoginSession.user_id == User.id))
+        .where(User.id == user_id)
+    )
+    row = session.execute(query).first()
+    if row is None or not row[0].is_enabled:
+        return None  # a disabled account keeps no session
+    session.info["login_session"] = row[1]  # the identity map holds objects weakly: keep it for `check`
+    return row[0]
 
 
 def start(session: Session, user: User, *, now: datetime, ip: str, user_agent: str) -> str:
