@@ -24,7 +24,8 @@ class Config:
     TIMER_SWEEP_SECONDS = 30
     # Sessions lock after this many idle minutes (TCVN 11930/14423, seeds 004:21).
     SESSION_IDLE_MINUTES = 15
-    # An account locks for LOGIN_LOCK_MINUTES after LOGIN_MAX_FAILURES failed logins within LOGIN_FAILURE_WINDOW_MINUTES.
+    # An account locks for LOGIN_LOCK_MINUTES after LOGIN_MAX_FAILURES failed logins within
+    # LOGIN_FAILURE_WINDOW_MINUTES.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 30
     LOGIN_FAILURE_WINDOW_MINUTES = 15

@@ -59,7 +59,16 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
 
     for blueprint in (org, inbox, documents, exchange, outgoing, audit, designer, signing, worktime, reports):
         app.register_blueprint(blueprint)
-    for group in (demo_cli, exchange_cli, processes_cli, audit_cli, signing_cli, worktime_cli, reports_cli, accounts_cli):
+    for group in (
+        demo_cli,
+        exchange_cli,
+        processes_cli,
+        audit_cli,
+        signing_cli,
+        worktime_cli,
+        reports_cli,
+        accounts_cli,
+    ):
         app.cli.add_command(group)
     from functools import partial
 

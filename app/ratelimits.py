@@ -37,12 +37,12 @@ class SharedRedisStorage(RedisStorage):
         return self.get_connection().register_script(source)
 
     # The Lua scripts are bound to the connection of the moment, not to one made at start-up.
-    lua_moving_window = property(lambda self: self._script(self.SCRIPT_MOVING_WINDOW))  # type: ignore[assignment]
-    lua_acquire_moving_window = property(lambda self: self._script(self.SCRIPT_ACQUIRE_MOVING_WINDOW))  # type: ignore[assignment]
+    lua_moving_window = property(lambda self: self._script(self.SCRIPT_MOVING_WINDOW))
+    lua_acquire_moving_window = property(lambda self: self._script(self.SCRIPT_ACQUIRE_MOVING_WINDOW))
     lua_clear_keys = property(lambda self: self._script(self.SCRIPT_CLEAR_KEYS))
     lua_incr_expire = property(lambda self: self._script(self.SCRIPT_INCR_EXPIRE))
-    lua_sliding_window = property(lambda self: self._script(self.SCRIPT_SLIDING_WINDOW))  # type: ignore[assignment]
-    lua_acquire_sliding_window = property(lambda self: self._script(self.SCRIPT_ACQUIRE_SLIDING_WINDOW))  # type: ignore[assignment]
+    lua_sliding_window = property(lambda self: self._script(self.SCRIPT_SLIDING_WINDOW))
+    lua_acquire_sliding_window = property(lambda self: self._script(self.SCRIPT_ACQUIRE_SLIDING_WINDOW))
 
 
 def _address_and_username() -> str:

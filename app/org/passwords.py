@@ -46,6 +46,9 @@ def password_problems(password: str, *, username: str = "", min_length: int = 14
     if is_common(password):
         problems.append(COMMON)
     name = username.strip().lower()
-    if name and (name in password.lower() or any(len(part) >= 4 and part in password.lower() for part in re.split(r"[._\-@]", name))):
+    if name and (
+        name in password.lower()
+        or any(len(part) >= 4 and part in password.lower() for part in re.split(r"[._\-@]", name))
+    ):
         problems.append(HAS_USERNAME)
     return problems

@@ -78,7 +78,9 @@ def authenticate(
             user.locked_until = now + timedelta(minutes=lock_minutes)
             user.failed_login_count = 0
             user.first_failed_login_at = None
-            log.warning("account %s locked until %s after %s failed logins", user.username, user.locked_until, max_failures)
+            log.warning(
+                "account %s locked until %s after %s failed logins", user.username, user.locked_until, max_failures
+            )
         session.flush()
         raise LoginFailed(LOGIN_FAILED)
     user.failed_login_count = 0
@@ -93,9 +95,7 @@ def authenticate(
 def _refuse_weak(user: User, new: str, min_length: int) -> None:
     problems = password_problems(new, username=user.username, min_length=min_length)
     if problems:
-        raise InvalidInput(
-            N_("The new password does not follow the policy."), {"new": problems}, min_length=min_length
-        )
+        raise InvalidInput(N_("The new password does not follow the policy."), {"new": problems}, min_length=min_length)
 
 
 def change_password(

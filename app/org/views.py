@@ -13,12 +13,12 @@ from werkzeug.wrappers import Response
 
 from app import clock
 from app.db import transaction
-from app.ratelimits import login_failures_per_account, login_failures_per_address
 from app.errors import N_, InvalidInput, translated_field_errors
 from app.extensions import db
 from app.org import services
 from app.org.models import User
 from app.org.services import LoginFailed
+from app.ratelimits import login_failures_per_account, login_failures_per_address
 
 bp = Blueprint("org", __name__, url_prefix="/org", template_folder="templates")
 
