@@ -12,6 +12,7 @@ import pytest
 from redis import Redis
 
 from app import ratelimits
+from app.org import services
 from app.org.models import Role, User
 from tests.conftest import PASSWORD
 
@@ -185,3 +186,21 @@ def test_a_long_password_of_four_classes_is_accepted(db, make_agency, make_user,
     chosen = "Sông-Hương-7-Núi-Ngự"
     assert web.post("/org/password", {"current": PASSWORD, "new": chosen}).status_code == 302
     assert web.login(user.username, chosen, **_address(6, "10.23.0")).status_code == 302
+
+
+def test_failures_older_than_the_window_are_not_counted(db, clock, make_agency, make_user):
+    user = make_user(make_agency(), Role.CLERK)
+    limits = {"max_failures": 5, "lock_minutes": 30, "failure_window_minutes": 15}
+
+    def fail() -> None:
+        with pytest.raises(services.LoginFailed):
+            services.authenticate(db, user.username, "Wrong@Pass-2026x", now=clock.now(), **limits)
+
+    for _ in range(4):  # the most one address may try in 15 minutes
+        fail()
+    clock.advance(timedelta(minutes=15))
+    for _ in range(4):
+        fail()
+    assert user.locked_until is None and user.failed_login_count == 4
+    fail()  # a fifth within the window, from a second address
+    assert user.locked_until == clock.now() + timedelta(minutes=30)
