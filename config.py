@@ -27,8 +27,20 @@ class Config:
     TIMER_SWEEP_SECONDS = 30
     # Sessions lock after this many idle minutes (TCVN 11930/14423, seeds 004:21).
     SESSION_IDLE_MINUTES = 15
+    # An account locks for LOGIN_LOCK_MINUTES after LOGIN_MAX_FAILURES failed logins within
+    # LOGIN_FAILURE_WINDOW_MINUTES.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 30
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    # Failed logins allowed per client address (moving window), checked before the account counts a failure:
+    # per address and username below LOGIN_MAX_FAILURES in the same window, so one address cannot lock an account;
+    # per address over all usernames, against one address trying many accounts (an agency behind one NAT shares it).
+    LOGIN_RATE_LIMIT_PER_ACCOUNT = "4 per 15 minutes"
+    LOGIN_RATE_LIMIT = "30 per 15 minutes"
+    # How many proxies in front of the app set X-Forwarded-For (0: the client address is the socket's peer).
+    PROXY_FIX_X_FOR = 0
+    # Passwords users choose: this length and four classes with no second factor (domain.md §7.2), not common.
+    PASSWORD_MIN_LENGTH = 14
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")

@@ -23,7 +23,7 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from app import clock, db, i18n, jobs, models, web  # noqa: F401 - models: complete metadata
+    from app import clock, db, i18n, jobs, models, ratelimits, web  # noqa: F401 - models: complete metadata
     from app.engine import runtime
     from app.extensions import babel, csrf, login_manager, migrate
     from app.extensions import db as database
@@ -41,6 +41,7 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
         with app.app_context():
             db.install_sqlite_hooks(database.engine)
     jobs.configure(app.config["REDIS_URL"], app.config["INSTANCE_DIR"], app.config["RQ_QUEUE"])
+    ratelimits.init_app(app)
 
     from app.audit.cli import cli as audit_cli
     from app.audit.views import bp as audit
@@ -52,6 +53,7 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     from app.documents.outgoing_views import bp as outgoing
     from app.documents.views import bp as documents
     from app.inbox.views import bp as inbox
+    from app.org.cli import cli as accounts_cli
     from app.org.views import bp as org
     from app.reports.cli import cli as reports_cli
     from app.reports.views import bp as reports
@@ -62,7 +64,16 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
 
     for blueprint in (org, inbox, documents, exchange, outgoing, audit, designer, signing, worktime, reports):
         app.register_blueprint(blueprint)
-    for group in (demo_cli, exchange_cli, processes_cli, audit_cli, signing_cli, worktime_cli, reports_cli):
+    for group in (
+        demo_cli,
+        exchange_cli,
+        processes_cli,
+        audit_cli,
+        signing_cli,
+        worktime_cli,
+        reports_cli,
+        accounts_cli,
+    ):
         app.cli.add_command(group)
     from functools import partial
 

@@ -51,11 +51,13 @@ class InvalidInput(DomainError):
 
 
 def translated_field_errors(error: InvalidInput) -> dict[str, str]:
-    """Field errors in the user's language; a list of rules becomes one line."""
+    """Field errors in the user's language, filled with the error's parameters; a list of rules becomes one line."""
     from flask_babel import gettext
 
     return {
-        key: "; ".join(gettext(item) for item in value) if isinstance(value, list) else gettext(value)
+        key: "; ".join(gettext(item, **error.params) for item in value)
+        if isinstance(value, list)
+        else gettext(value, **error.params)
         for key, value in error.field_errors.items()
     }
 

@@ -202,12 +202,15 @@ class WebClient:
         form.setdefault("csrf_token", self.token(page or url))
         return self.client.post(url, data=form, **kwargs)
 
-    def login(self, username: str, password: str = PASSWORD) -> Any:
-        return self.post("/org/login", {"username": username, "password": password})
+    def login(self, username: str, password: str = PASSWORD, **kwargs: Any) -> Any:
+        return self.post("/org/login", {"username": username, "password": password}, **kwargs)
 
 
 @pytest.fixture
 def web(app: Flask) -> WebClient:
+    from app import ratelimits
+
+    ratelimits.reset(app)  # failed logins counted by earlier tests (same names, same address) are forgotten
     return WebClient(app.test_client())
 
 

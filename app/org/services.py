@@ -1,10 +1,12 @@
-"""Accounts: password policy and hashing, login with lockout, first-login change, role look-ups (ACC-3, ACC-5)."""
+"""Accounts: password hashing, login with lockout and unlock, first-login change, role look-ups (ACC-3, ACC-5)."""
 
 from __future__ import annotations
 
-import re
+import logging
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -14,53 +16,76 @@ from sqlalchemy.orm import Session
 from app.errors import N_, InvalidInput, NotFound, PermissionDenied
 from app.org import login_sessions
 from app.org.models import Agency, Delegation, Role, RoleGrant, Unit, User
+from app.org.passwords import password_problems
 
 _hasher = PasswordHasher()
-
-PASSWORD_RULES = (
-    (re.compile(r".{8,}", re.S), N_("at least 8 characters")),
-    (re.compile(r"[a-zà-ỹđ]"), N_("a lower-case letter")),
-    (re.compile(r"[A-ZÀ-ỸĐ]"), N_("an upper-case letter")),
-    (re.compile(r"\d"), N_("a digit")),
-    (re.compile(r"[^\w\s]|_"), N_("a special character")),
-)
+log = logging.getLogger(__name__)
 
 
 class LoginFailed(PermissionDenied):
     pass
 
 
-def password_problems(password: str) -> list[str]:
-    """The policy rules of ACC-5 that `password` breaks (untranslated messages)."""
-    return [rule for pattern, rule in PASSWORD_RULES if not pattern.search(password)]
+# One message for every refusal: an unknown name, a wrong password, a disabled or a locked account must not be
+# told apart, or usernames can be discovered. The owner of a locked account reads "temporarily locked" here.
+LOGIN_FAILED = N_(
+    "Wrong username or password, or the account is temporarily locked. Try again later or ask the administrator."
+)
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash with the hasher's parameters, made once: unknown names are checked against it, in the same time."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def authenticate(
-    session: Session, username: str, password: str, *, now: datetime, max_failures: int, lock_minutes: int
-) -> User:
-    """Check a login; lock the account for `lock_minutes` after `max_failures` failures in a row (ACC-5)."""
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    failure = LoginFailed(N_("Wrong username or password."))
-    if user is None or not user.is_enabled:
-        raise failure
-    if user.locked_until is not None and user.locked_until > now:
-        raise LoginFailed(
-            N_("This account is locked after repeated failed logins; try again later or ask the administrator.")
-        )
+def _password_matches(password_hash: str, password: str) -> bool:
     try:
-        _hasher.verify(user.password_hash, password)
+        return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    max_failures: int,
+    lock_minutes: int,
+    failure_window_minutes: int = 15,
+) -> User:
+    """Check a login; lock the account for `lock_minutes` after `max_failures` failures within
+    `failure_window_minutes` (ACC-5). Every refusal costs one password check and reads alike."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        _password_matches(_dummy_hash(), password)
+        raise LoginFailed(LOGIN_FAILED)
+    matches = _password_matches(user.password_hash, password)
+    if not user.is_enabled or (user.locked_until is not None and user.locked_until > now):
+        raise LoginFailed(LOGIN_FAILED)
+    if not matches:
+        window_started = user.first_failed_login_at
+        if window_started is None or now - window_started >= timedelta(minutes=failure_window_minutes):
+            user.failed_login_count = 0
+            user.first_failed_login_at = now
         user.failed_login_count += 1
         if user.failed_login_count >= max_failures:
             user.locked_until = now + timedelta(minutes=lock_minutes)
             user.failed_login_count = 0
+            user.first_failed_login_at = None
+            log.warning(
+                "account %s locked until %s after %s failed logins", user.username, user.locked_until, max_failures
+            )
         session.flush()
-        raise failure from None
+        raise LoginFailed(LOGIN_FAILED)
     user.failed_login_count = 0
+    user.first_failed_login_at = None
     user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -68,18 +93,27 @@ def authenticate(
     return user
 
 
-def change_password(
-    session: Session, user: User, current: str, new: str, *, now: datetime, keep_session: str | None = None
-) -> None:
-    """Change a password under the policy; the new one must differ from the current one; every login session but
-    the one of token `keep_session` ends (ACC-5)."""
-    try:
-        _hasher.verify(user.password_hash, current)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        raise InvalidInput(N_("The current password is wrong."), {"current": N_("Wrong password")}) from None
-    problems = password_problems(new)
+def _refuse_weak(user: User, new: str, min_length: int) -> None:
+    problems = password_problems(new, username=user.username, min_length=min_length)
     if problems:
-        raise InvalidInput(N_("The new password does not follow the policy."), {"new": problems})
+        raise InvalidInput(N_("The new password does not follow the policy."), {"new": problems}, min_length=min_length)
+
+
+def change_password(
+    session: Session,
+    user: User,
+    current: str,
+    new: str,
+    *,
+    now: datetime,
+    min_length: int = 14,
+    keep_session: str | None = None,
+) -> None:
+    """Change a password under the policy of domain.md §7.2; the new one must differ from the current one; every
+    login session but the one of token `keep_session` ends (ACC-5)."""
+    if not _password_matches(user.password_hash, current):
+        raise InvalidInput(N_("The current password is wrong."), {"current": N_("Wrong password")})
+    _refuse_weak(user, new, min_length)
     if new == current:
         raise InvalidInput(N_("The new password must differ from the current one."), {"new": N_("Same as before")})
     user.password_hash = _hasher.hash(new)
@@ -89,17 +123,18 @@ def change_password(
     session.flush()
 
 
-def reset_password(session: Session, admin: User, user: User, temporary: str, *, now: datetime) -> None:
+def reset_password(
+    session: Session, admin: User, user: User, temporary: str, *, now: datetime, min_length: int = 14
+) -> None:
     """An administrator of the same agency sets a temporary password, to be changed at next login; the user's
     login sessions end (ACC-5)."""
     if not admin.has_role(Role.ADMIN) or admin.agency_id != user.agency_id:
         raise PermissionDenied(N_("Only an administrator of the same agency may reset this password."))
-    problems = password_problems(temporary)
-    if problems:
-        raise InvalidInput(N_("The new password does not follow the policy."), {"new": problems})
+    _refuse_weak(user, temporary, min_length)
     user.password_hash = _hasher.hash(temporary)
     user.must_change_password = True
     user.failed_login_count = 0
+    user.first_failed_login_at = None
     user.locked_until = None
     login_sessions.end_all(session, user, now=now, reason=login_sessions.EndReason.PASSWORD_RESET)
     session.flush()
@@ -112,6 +147,40 @@ def disable_user(session: Session, admin: User, user: User, *, now: datetime) ->
     user.is_enabled = False
     login_sessions.end_all(session, user, now=now, reason=login_sessions.EndReason.DISABLED)
     session.flush()
+
+
+def locked_accounts(session: Session, admin: User, *, now: datetime) -> list[User]:
+    """The accounts of the administrator's agency locked now by failed logins (ACC-5)."""
+    if not admin.has_role(Role.ADMIN):
+        raise PermissionDenied(N_("Only an administrator sees the locked accounts."))
+    query = (
+        select(User)
+        .where(User.agency_id == admin.agency_id, User.locked_until.is_not(None), User.locked_until > now)
+        .order_by(User.username)
+    )
+    return list(session.scalars(query))
+
+
+def unlock_account(session: Session, admin: User | None, user_id: int, *, now: datetime) -> User:
+    """An administrator of the same agency (or the command line, `admin` None) unlocks an account (ACC-5)."""
+    if admin is not None and not admin.has_role(Role.ADMIN):
+        raise PermissionDenied(N_("Only an administrator unlocks accounts."))
+    user = session.get(User, user_id)
+    if user is None or (admin is not None and user.agency_id != admin.agency_id):
+        raise NotFound(N_("No such account."))
+    was_locked_until = user.locked_until
+    user.locked_until = None
+    user.failed_login_count = 0
+    user.first_failed_login_at = None
+    session.flush()
+    log.warning(
+        "account %s unlocked by %s at %s (was locked until %s)",
+        user.username,
+        admin.username if admin is not None else "the command line",
+        now.isoformat(),
+        was_locked_until,
+    )
+    return user
 
 
 def create_agency(

@@ -18,11 +18,14 @@ from app.extensions import db
 from app.org import login_sessions, services
 from app.org.models import User
 from app.org.services import LoginFailed
+from app.ratelimits import login_failures_per_account, login_failures_per_address
 
 bp = Blueprint("org", __name__, url_prefix="/org", template_folder="templates")
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_failures_per_account
+@login_failures_per_address
 def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("org/login.html")
@@ -37,6 +40,7 @@ def login() -> str | Response | tuple[str, int]:
                 now=clock.now(),
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+                failure_window_minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"],
             )
         except LoginFailed as error:
             failure = error  # caught inside the transaction so the failure count is committed
@@ -96,6 +100,7 @@ def change_password() -> str | Response | tuple[str, int]:
                 request.form.get("new", ""),
                 now=clock.now(),
                 keep_session=str(session.get(login_sessions.COOKIE_KEY, "")),
+                min_length=current_app.config["PASSWORD_MIN_LENGTH"],
             )
     except InvalidInput as error:
         errors = translated_field_errors(error)
@@ -158,3 +163,19 @@ def revoke_delegation(delegation_id: int) -> Response:
     with transaction() as session:
         services.revoke_delegation(session, current_user, delegation_id, now=clock.now())
     return redirect(url_for("org.list_delegations"))
+
+
+@bp.get("/locked-accounts")
+@login_required
+def list_locked_accounts() -> str:
+    accounts = services.locked_accounts(db.session(), current_user, now=clock.now())
+    return render_template("org/locked_accounts.html", accounts=accounts)
+
+
+@bp.post("/locked-accounts/<int:user_id>/unlock")
+@login_required
+def unlock_account(user_id: int) -> Response:
+    with transaction() as session:
+        user = services.unlock_account(session, current_user, user_id, now=clock.now())
+    flash(gettext("The account %(username)s is unlocked.", username=user.username), "success")
+    return redirect(url_for("org.list_locked_accounts"))

@@ -193,7 +193,7 @@ def test_a_newcomer_must_change_the_initial_password_first(open_page, people: Pe
     page.goto("/inbox/")
     expect(page).to_have_url(re.compile(r"/org/password$"))  # nothing else until it is changed
     page.fill("input[name=current]", PASSWORD)
-    page.fill("input[name=new]", "Mat-khau@2026")
+    page.fill("input[name=new]", "Sông-Hương@2026")
     page.click("form:has(input[name=new]) button[type=submit]")
     expect(page).to_have_url(re.compile(r"/inbox/$"))
     expect(page.locator(".flash.success")).to_be_visible()

@@ -56,7 +56,7 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(
     here = login_as(user)
     elsewhere = login_as(user)
 
-    response = here.post("/org/password", {"current": PASSWORD, "new": "Khac@2026mk"})
+    response = here.post("/org/password", {"current": PASSWORD, "new": "Khac-Hoan-Toan@2026mk"})
     assert response.status_code == 302
 
     assert here.get("/inbox/").status_code == 200
@@ -70,7 +70,7 @@ def test_a_failed_password_change_ends_no_session(db, clock, make_agency, make_u
     user = make_user(make_agency(), Role.CLERK)
     here = login_as(user)
     elsewhere = login_as(user)
-    response = here.post("/org/password", {"current": "Sai@mat-khau1", "new": "Khac@2026mk"})
+    response = here.post("/org/password", {"current": "Sai@mat-khau1", "new": "Khac-Hoan-Toan@2026mk"})
     assert response.status_code == 422
     assert elsewhere.get("/inbox/").status_code == 200
 
@@ -82,7 +82,7 @@ def test_a_reset_by_the_administrator_ends_every_session_of_the_user(db, clock, 
     first, second = login_as(user), login_as(user)
     admin_client = login_as(admin)
 
-    org.reset_password(db, admin, user, "Tam@thoi2026", now=clock.now())
+    org.reset_password(db, admin, user, "Tam-thoi@Kontum2026", now=clock.now())
     db.commit()
 
     assert is_logged_out(first) and is_logged_out(second)
