@@ -13,6 +13,7 @@ from app.audit.models import Checkpoint
 from app.engine.history import BrokenLink, HashScheme, rekey, verify
 from app.engine.models import HistoryEvent, ProcessInstance
 from app.engine.replay import ReplayResult, replay
+from app.engine.services import history_of
 from app.errors import N_, Conflict, NotFound, PermissionDenied
 from app.org.models import Role, User
 
@@ -168,11 +169,6 @@ def match_checkpoint(session: Session, instance: ProcessInstance, events: list[H
     if instance.id not in anchored:
         return CheckpointMatch(chain.latest, False, False)
     return CheckpointMatch(chain.latest, True, _against_checkpoint(instance.id, events, *anchored[instance.id]) is None)
-
-
-def history_of(session: Session, instance_id: int) -> list[HistoryEvent]:
-    query = select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq)
-    return list(session.scalars(query))
 
 
 def timeline(
