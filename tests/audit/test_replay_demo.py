@@ -54,7 +54,14 @@ def handle(login_as, leader, specialist):
 
 
 def test_replay_reproduces_incoming_outgoing_and_exchanged_instances(
-    app, db, running_clock, make_agency, make_user, login_as, signing_app, trusted  # noqa: F811
+    app,
+    db,
+    running_clock,
+    make_agency,
+    make_user,
+    login_as,
+    signing_app,
+    trusted,  # noqa: F811
 ):
     clock = running_clock
     local = make_agency("000.00.23.H99", name="UBND huyện Thử nghiệm")
