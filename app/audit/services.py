@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import checkpoints
 from app.audit.models import Checkpoint
-from app.engine.history import BrokenLink, HashScheme, rekey, verify
+from app.engine.history import BrokenLink, HashScheme, RecordedEvent, rekey, verify
 from app.engine.models import HistoryEvent, ProcessInstance
 from app.engine.replay import ReplayResult, replay
 from app.engine.services import history_of
@@ -55,7 +56,7 @@ def verify_all(session: Session, *, now: datetime) -> Verification:
     broken: list[BrokenLink] = []
     count = unkeyed = 0
     current: int | None = None
-    batch: list[HistoryEvent] = []
+    batch: list[RecordedEvent] = []
 
     def flush() -> None:
         if current is None:
@@ -67,8 +68,10 @@ def verify_all(session: Session, *, now: datetime) -> Verification:
         if link is not None:
             broken.append(link)
 
-    query = select(HistoryEvent).order_by(HistoryEvent.instance_id, HistoryEvent.seq).execution_options(yield_per=1000)
-    for event in session.scalars(query):
+    # Plain rows, not ORM objects: a third of the time at 200,000 events (bench/audit_verify.py).
+    table = HistoryEvent.__table__
+    query = select(table).order_by(table.c.instance_id, table.c.seq).execution_options(yield_per=2000)
+    for event in session.execute(query):
         count += 1
         if event.hash_scheme != HashScheme.HMAC1:
             unkeyed += 1
@@ -92,7 +95,7 @@ def verify_all(session: Session, *, now: datetime) -> Verification:
     )
 
 
-def _against_checkpoint(instance_id: int, events: list[HistoryEvent], seq: int, head: str) -> BrokenLink | None:
+def _against_checkpoint(instance_id: int, events: Sequence[RecordedEvent], seq: int, head: str) -> BrokenLink | None:
     if seq == 0:
         return None
     if len(events) < seq:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from app.engine.models import HistoryEvent, ProcessInstance
 from app.errors import N_
@@ -22,7 +23,7 @@ class HashScheme:
     HMAC1 = "hmac1"  # HMAC-SHA256 with a key derived from AUDIT_SECRET, which the database never holds
 
 
-_keys: dict[str, bytes] = {}
+_keys: dict[str, hmac.HMAC] = {}  # keyed once; each MAC copies the prepared state
 
 
 def derive_key(secret: str, label: str) -> bytes:
@@ -32,20 +33,22 @@ def derive_key(secret: str, label: str) -> bytes:
 
 def configure(secret: str) -> None:
     """Take the installation's audit secret (called once by create_app; the engine reads no settings)."""
-    _keys["chain"] = derive_key(secret, "qlvb history v1")
-    _keys["checkpoint"] = derive_key(secret, "qlvb checkpoint v1")
+    for purpose, label in (("chain", "qlvb history v1"), ("checkpoint", "qlvb checkpoint v1")):
+        _keys[purpose] = hmac.new(derive_key(secret, label), digestmod=hashlib.sha256)
 
 
-def _key(purpose: str) -> bytes:
+def _mac(purpose: str, material: str) -> str:
     try:
-        return _keys[purpose]
+        keyed = _keys[purpose].copy()
     except KeyError:
         raise RuntimeError("history.configure(AUDIT_SECRET) was not called") from None
+    keyed.update(material.encode("utf-8"))
+    return keyed.hexdigest()
 
 
 def checkpoint_mac(material: str) -> str:
     """The MAC of a checkpoint: only a holder of AUDIT_SECRET can write one that verifies."""
-    return hmac.new(_key("checkpoint"), material.encode("utf-8"), hashlib.sha256).hexdigest()
+    return _mac("checkpoint", material)
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,48 @@ class NewEvent:
     journal: list[Any] | None = None
 
 
+class RecordedEvent(Protocol):
+    """What hashing reads: a HistoryEvent, or a plain row of its table (verifying in bulk skips the ORM)."""
+
+    @property
+    def instance_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def task_uuid(self) -> str: ...
+    @property
+    def bpmn_id(self) -> str: ...
+    @property
+    def task_name(self) -> str: ...
+    @property
+    def data_before(self) -> str: ...
+    @property
+    def data_after(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def journal(self) -> str: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def hash_scheme(self) -> str: ...
+
+
 def canonical_json(value: Any) -> str:
     """Data as history keeps it. Key order is kept: replay feeds it back to SpiffWorkflow, whose stored
     deltas list keys in insertion order. The hash covers this exact text."""
     return json.dumps(value or {}, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def event_hash(event: HistoryEvent, scheme: str | None = None) -> str:
+def event_hash(event: RecordedEvent, scheme: str | None = None) -> str:
     """The event's hash in its scheme (keyed unless it was written before keying) over the previous hash and
     every recorded field, in a fixed order."""
     material = "\x1f".join(
@@ -92,7 +130,7 @@ def event_hash(event: HistoryEvent, scheme: str | None = None) -> str:
     if scheme == HashScheme.SHA256:
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
     if scheme == HashScheme.HMAC1:
-        return hmac.new(_key("chain"), material.encode("utf-8"), hashlib.sha256).hexdigest()
+        return _mac("chain", material)
     return ""  # an unknown scheme never matches
 
 
@@ -130,7 +168,7 @@ class BrokenLink:
     reason: str
 
 
-def verify(instance_id: int, events: list[HistoryEvent], head_hash: str | None = None) -> BrokenLink | None:
+def verify(instance_id: int, events: Sequence[RecordedEvent], head_hash: str | None = None) -> BrokenLink | None:
     """The first event whose hash, link or sequence does not hold; None when the chain is intact."""
     previous = GENESIS
     for expected_seq, event in enumerate(events, start=1):
