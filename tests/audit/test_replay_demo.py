@@ -19,8 +19,7 @@ from app.engine.models import InstanceStatus, ProcessInstance
 from app.org.models import Role
 from tests.documents.test_outgoing import act, make_office, start, the_document, to_signature
 from tests.inbox.test_incoming_flow import register, task_uuid_in
-from tests.signing.conftest import PASSWORD, test_pki  # noqa: F401 - fixture
-from tests.signing.test_web import signing_app, trusted  # noqa: F401 - fixtures
+from tests.signing.conftest import PASSWORD
 
 
 @pytest.fixture
@@ -61,7 +60,7 @@ def test_replay_reproduces_incoming_outgoing_and_exchanged_instances(
     make_user,
     login_as,
     signing_app,
-    trusted,  # noqa: F811
+    trusted,
 ):
     clock = running_clock
     local = make_agency("000.00.23.H99", name="UBND huyện Thử nghiệm")

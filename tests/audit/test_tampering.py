@@ -98,6 +98,15 @@ def test_an_instance_row_deleted_with_its_history_is_caught(app, db, clock, make
     assert f"fewer than the {written.instance_count} of checkpoint #{written.id}" in result.output
 
 
+def test_an_instance_row_deleted_without_its_history_is_caught_without_a_checkpoint(app, db, clock, make_agency):
+    instance = start_timer_instance(db, clock, make_agency())
+    db.execute(delete(ProcessInstance).where(ProcessInstance.id == instance.id))
+    db.commit()
+    result = verify(app)
+    assert result.exit_code == 1
+    assert f"BROKEN instance {instance.id} at event 1: the instance was deleted; its history remains" in result.output
+
+
 def recompute_with_sha256(db, instance_id, *, relabel: bool):
     """What an attacker who read the code does: rewrite every hash of the chain with plain SHA-256."""
     previous = history.GENESIS
