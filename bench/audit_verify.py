@@ -143,7 +143,9 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, list[float]]:
                 started = time.perf_counter()
                 result = services.verify_all(db.session(), now=NOW)
                 times["verify"].append(time.perf_counter() - started)
-                assert result.is_clean and result.events == args.instances * args.events, result
+                # Only the warning that no checkpoint exists yet (the loaded events are days old).
+                assert not (result.broken or result.unkeyed_events or result.checkpoint_problems), result
+                assert result.events == args.instances * args.events
             for run in range(args.runs):
                 db.session.remove()
                 started = time.perf_counter()
