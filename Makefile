@@ -43,7 +43,7 @@ migrate: install secrets
 
 demo: migrate
 	$(FLASK) processes sync
-	@if $(FLASK) demo load; then $(FLASK) signing test-pki && $(FLASK) demo mail; else echo "(demo data already loaded)"; fi
+	@if $(FLASK) demo load; then $(FLASK) signing test-pki && $(FLASK) demo mail && $(FLASK) audit checkpoint; else echo "(demo data already loaded)"; fi
 
 run: demo
 	@echo

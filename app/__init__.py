@@ -24,13 +24,14 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from app import clock, db, i18n, jobs, models, ratelimits, web  # noqa: F401 - models: complete metadata
-    from app.engine import runtime
+    from app.engine import history, runtime
     from app.extensions import babel, csrf, login_manager, migrate
     from app.extensions import db as database
 
     if app.config["FROZEN_CLOCK"]:
         clock.freeze(app.config["FROZEN_CLOCK"])
     runtime.install()
+    history.configure(app.config["AUDIT_SECRET"])
     database.init_app(app)
     migrate.init_app(app, database, directory=str(Path(__file__).parent.parent / "migrations"))
     csrf.init_app(app)

@@ -1,5 +1,6 @@
 """The one explicit list of model modules, imported by create_app so metadata is complete for Alembic."""
 
+from app.audit.models import Checkpoint
 from app.documents.models import (
     Attachment,
     Delivery,
@@ -22,6 +23,7 @@ __all__ = [
     "Agency",
     "Attachment",
     "CalendarDay",
+    "Checkpoint",
     "Delegation",
     "Delivery",
     "DeliveryEvent",

@@ -11,6 +11,7 @@ from rq import Worker
 from sqlalchemy.orm import configure_mappers
 
 from app import create_app
+from app.audit import jobs as audit_jobs
 from app.db import transaction
 from app.engine import jobs as engine_jobs
 from app.interop import jobs as interop_jobs
@@ -20,7 +21,7 @@ from worker.app_job import AppJob
 
 def sweep_forever(app: object, interval_seconds: int, stop: threading.Event) -> None:
     """Every interval, queue a wake-up for each instance whose timer is due and each package whose attempt is due
-    (Redis may have lost them), and take in the packages of the inbox folder."""
+    (Redis may have lost them), take in the packages of the inbox folder, and sign the daily audit checkpoint."""
     log = logging.getLogger("worker.sweep")
     while not stop.wait(interval_seconds):
         try:
@@ -33,9 +34,27 @@ def sweep_forever(app: object, interval_seconds: int, stop: threading.Event) -> 
                 taken = interop_jobs.poll_inbox()
             if any(taken.values()):
                 log.info("inbox folder: %s", taken)
+            write_checkpoint(app, log)
         except Exception:
             log.exception("timer sweep failed; retrying in %ss", interval_seconds)
             time.sleep(1)
+
+
+def write_checkpoint(app: object, log: logging.Logger) -> None:
+    """The daily checkpoint, in its own transaction: a refusal (the history does not verify) is logged loudly
+    and retried on the next pass, without stopping the timer sweep."""
+    try:
+        with app.app_context(), transaction():  # type: ignore[attr-defined]
+            checkpoint_id = audit_jobs.write_daily_checkpoint()
+        if checkpoint_id is not None:
+            with app.app_context():  # type: ignore[attr-defined]
+                from app.audit.models import Checkpoint
+                from app.extensions import db
+
+                checkpoint = db.session.get(Checkpoint, checkpoint_id)
+                log.info("audit checkpoint #%s written, mac %s", checkpoint_id, checkpoint.mac if checkpoint else "?")
+    except Exception:
+        log.exception("audit checkpoint refused")
 
 
 def main() -> None:
@@ -53,11 +72,13 @@ def main() -> None:
             target=sweep_forever, args=(app, app.config["TIMER_SWEEP_SECONDS"], stop), daemon=True
         )
         sweeper.start()
+    # The sweep also runs once at start: a worker restarted after Redis was lost catches up at once.
+    with app.app_context(), transaction():
+        engine_jobs.sweep_due_timers()
+        interop_jobs.sweep_due_packages()
+    if not args.burst:
+        write_checkpoint(app, logging.getLogger("worker.sweep"))
     with app.app_context():
-        # The sweep also runs once at start: a worker restarted after Redis was lost catches up at once.
-        with transaction():
-            engine_jobs.sweep_due_timers()
-            interop_jobs.sweep_due_packages()
         worker = Worker([queue()], connection=connection(), job_class=AppJob)
         try:
             worker.work(with_scheduler=True, burst=args.burst)

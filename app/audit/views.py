@@ -23,7 +23,14 @@ def list_instances() -> str:
 @login_required
 def show_timeline(instance_id: int) -> str:
     instance, events, broken = services.timeline(db.session(), current_user, instance_id)
+    anchored = services.match_checkpoint(db.session(), instance, events)
     replayed = services.replay_instance(db.session(), current_user, instance_id) if request.args.get("replay") else None
     return render_template(
-        "audit/timeline.html", instance=instance, events=events, broken=broken, replayed=replayed, loads=json.loads
+        "audit/timeline.html",
+        instance=instance,
+        events=events,
+        broken=broken,
+        anchored=anchored,
+        replayed=replayed,
+        loads=json.loads,
     )

@@ -1,17 +1,54 @@
-"""The hash-chained history of each instance: every event carries the hash of the one before it."""
+"""The keyed hash chain of each instance's history: every event carries the MAC of the one before it."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from app.engine.models import HistoryEvent, ProcessInstance
 from app.errors import N_
 
 GENESIS = "0" * 64
+
+
+class HashScheme:
+    """How an event's hash was made, stored beside it (`history_events.hash_scheme`)."""
+
+    SHA256 = "sha256"  # before keying: anyone who can write the table can recompute it
+    HMAC1 = "hmac1"  # HMAC-SHA256 with a key derived from AUDIT_SECRET, which the database never holds
+
+
+_keys: dict[str, hmac.HMAC] = {}  # keyed once; each MAC copies the prepared state
+
+
+def derive_key(secret: str, label: str) -> bytes:
+    """A key for one purpose, so the chain key and the checkpoint key never sign each other's material."""
+    return hmac.new(secret.encode("utf-8"), label.encode("utf-8"), hashlib.sha256).digest()
+
+
+def configure(secret: str) -> None:
+    """Take the installation's audit secret (called once by create_app; the engine reads no settings)."""
+    for purpose, label in (("chain", "qlvb history v1"), ("checkpoint", "qlvb checkpoint v1")):
+        _keys[purpose] = hmac.new(derive_key(secret, label), digestmod=hashlib.sha256)
+
+
+def _mac(purpose: str, material: str) -> str:
+    try:
+        keyed = _keys[purpose].copy()
+    except KeyError:
+        raise RuntimeError("history.configure(AUDIT_SECRET) was not called") from None
+    keyed.update(material.encode("utf-8"))
+    return keyed.hexdigest()
+
+
+def checkpoint_mac(material: str) -> str:
+    """The MAC of a checkpoint: only a holder of AUDIT_SECRET can write one that verifies."""
+    return _mac("checkpoint", material)
 
 
 @dataclass(frozen=True)
@@ -27,14 +64,50 @@ class NewEvent:
     journal: list[Any] | None = None
 
 
+class RecordedEvent(Protocol):
+    """What hashing reads: a HistoryEvent, or a plain row of its table (verifying in bulk skips the ORM)."""
+
+    @property
+    def instance_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def task_uuid(self) -> str: ...
+    @property
+    def bpmn_id(self) -> str: ...
+    @property
+    def task_name(self) -> str: ...
+    @property
+    def data_before(self) -> str: ...
+    @property
+    def data_after(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def journal(self) -> str: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def hash_scheme(self) -> str: ...
+
+
 def canonical_json(value: Any) -> str:
     """Data as history keeps it. Key order is kept: replay feeds it back to SpiffWorkflow, whose stored
     deltas list keys in insertion order. The hash covers this exact text."""
     return json.dumps(value or {}, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def event_hash(event: HistoryEvent) -> str:
-    """SHA-256 over the previous hash and every recorded field, in a fixed order."""
+def event_hash(event: RecordedEvent, scheme: str | None = None) -> str:
+    """The event's hash in its scheme (keyed unless it was written before keying) over the previous hash and
+    every recorded field, in a fixed order."""
     material = "\x1f".join(
         [
             event.prev_hash,
@@ -53,7 +126,12 @@ def event_hash(event: HistoryEvent) -> str:
         # Events written before helper journals existed hash as they did then.
         + ([event.journal] if event.journal not in ("", "[]") else [])
     )
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    scheme = scheme or event.hash_scheme
+    if scheme == HashScheme.SHA256:
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    if scheme == HashScheme.HMAC1:
+        return _mac("chain", material)
+    return ""  # an unknown scheme never matches
 
 
 def chain(instance: ProcessInstance, events: list[NewEvent], at: datetime) -> list[HistoryEvent]:
@@ -74,6 +152,7 @@ def chain(instance: ProcessInstance, events: list[NewEvent], at: datetime) -> li
             detail=new.detail,
             journal=json.dumps(new.journal or [], ensure_ascii=False, separators=(",", ":")),
             prev_hash=instance.last_event_hash or GENESIS,
+            hash_scheme=HashScheme.HMAC1,
         )
         row.hash = event_hash(row)
         instance.event_count = row.seq
@@ -89,7 +168,7 @@ class BrokenLink:
     reason: str
 
 
-def verify(instance_id: int, events: list[HistoryEvent], head_hash: str | None = None) -> BrokenLink | None:
+def verify(instance_id: int, events: Sequence[RecordedEvent], head_hash: str | None = None) -> BrokenLink | None:
     """The first event whose hash, link or sequence does not hold; None when the chain is intact."""
     previous = GENESIS
     for expected_seq, event in enumerate(events, start=1):
@@ -97,9 +176,20 @@ def verify(instance_id: int, events: list[HistoryEvent], head_hash: str | None =
             return BrokenLink(instance_id, expected_seq, N_("it is missing or out of order"))
         if event.prev_hash != previous:
             return BrokenLink(instance_id, event.seq, N_("it does not link to the event before it"))
-        if event_hash(event) != event.hash:
+        if not hmac.compare_digest(event_hash(event), event.hash):
             return BrokenLink(instance_id, event.seq, N_("its content was changed after it was written"))
         previous = event.hash
     if head_hash is not None and head_hash != (previous if events else "") and not (head_hash == "" and not events):
         return BrokenLink(instance_id, len(events) + 1, N_("events after it were deleted"))
     return None
+
+
+def rekey(events: list[HistoryEvent]) -> str:
+    """Re-hash one instance's verified chain with the key, in order; returns the new head."""
+    previous = GENESIS
+    for event in events:
+        event.prev_hash = previous
+        event.hash_scheme = HashScheme.HMAC1
+        event.hash = event_hash(event)
+        previous = event.hash
+    return previous if events else ""

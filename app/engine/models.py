@@ -125,3 +125,5 @@ class HistoryEvent(Base):
     journal: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # helper answers, for replay
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # "hmac1" (keyed); "sha256" for rows written before keying, until `flask audit rekey` upgrades them.
+    hash_scheme: Mapped[str] = mapped_column(String(10), default="hmac1", server_default="sha256")

@@ -58,7 +58,7 @@ def replay(session: Session, instance: ProcessInstance, events: list[HistoryEven
         engine = script_engine(context)
         if event.kind == "started":
             specs = definitions.load_specs(session, json.loads(event.detail)["spec_hash"])
-            workflow = runtime.new_workflow(specs, json.loads(event.data_after), engine)
+            workflow = runtime.new_workflow(specs, json.loads(event.data_after), engine, now=event.at)
             result = runtime.advance(workflow, lambda: None, now=event.at)
         elif specs is None:
             return ReplayResult(False, inputs, event.seq, "an input comes before the start")

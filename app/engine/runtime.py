@@ -193,8 +193,16 @@ def _path_from_root(task: Task) -> list[Task]:
 # --- running ----------------------------------------------------------------------------------------------
 
 
-def new_workflow(specs: Specs, data: dict[str, Any], script_engine: PythonScriptEngine) -> BpmnWorkflow:
-    workflow = BpmnWorkflow(specs[0], specs[1], script_engine=script_engine)
+def new_workflow(
+    specs: Specs, data: dict[str, Any], script_engine: PythonScriptEngine, *, now: datetime
+) -> BpmnWorkflow:
+    """A workflow built at `now`: building stamps every predicted task's last_state_change, which the saved
+    state keeps, so a replay at the recorded time must build the very same tree."""
+    token = _advance_now.set(now)
+    try:
+        workflow = BpmnWorkflow(specs[0], specs[1], script_engine=script_engine)
+    finally:
+        _advance_now.reset(token)
     workflow.get_next_task(spec_name="Start").data.update(data)
     return workflow
 

@@ -67,7 +67,9 @@ def start_instance(
     """Start the agency's newest version of a process (its own, else the default) and run it until it waits."""
     definition = definitions.definition_for_start(session, agency.code, process_key)
     context = ScriptContext(session, agency.id, now)
-    workflow = runtime.new_workflow(definitions.load_specs(session, definition.spec_hash), data, script_engine(context))
+    workflow = runtime.new_workflow(
+        definitions.load_specs(session, definition.spec_hash), data, script_engine(context), now=now
+    )
     result = runtime.advance(workflow, lambda: None, now=now)
     instance = ProcessInstance(
         definition_id=definition.id,

@@ -10,7 +10,9 @@ from tests.engine.conftest import complete
 
 
 def start(specs, engine, data=None):
-    return runtime.advance(runtime.new_workflow(specs, data or {}, engine), lambda: None, now=clock.now())
+    return runtime.advance(
+        runtime.new_workflow(specs, data or {}, engine, now=clock.now()), lambda: None, now=clock.now()
+    )
 
 
 def test_a_revision_loop_of_1000_rounds_keeps_running_with_constant_state_size(specs, engine):
