@@ -100,7 +100,9 @@ def test_people_keep_working_while_redis_is_down_and_no_timer_is_lost(
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
         assert seconds < QUICK, f"registering waited {seconds:.1f}s on the lost Redis"
     documents = db.scalars(
-        select(IncomingDocument).where(IncomingDocument.agency_id == agency.id).order_by(IncomingDocument.arrival_number)
+        select(IncomingDocument)
+        .where(IncomingDocument.agency_id == agency.id)
+        .order_by(IncomingDocument.arrival_number)
     ).all()
     assert [document.arrival_number for document in documents] == [1, 2, 3]
     instances = [db.get(ProcessInstance, document.instance_id) for document in documents]
