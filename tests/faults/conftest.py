@@ -104,9 +104,8 @@ def clean_queue(app: Flask) -> Iterator[None]:
     """The test app's queue empty before and after, and the workers not suspended."""
     from rq.suspension import resume
 
-    queue = jobs.queue()
-
     def clean() -> None:
+        queue = jobs.queue()  # afresh: a test may have replaced the connection (Redis restarted)
         resume(jobs.connection())
         queue.empty()
         for registry in (

