@@ -108,14 +108,11 @@ def clean_queue(app: Flask) -> Iterator[None]:
         queue = jobs.queue()  # afresh: a test may have replaced the connection (Redis restarted)
         resume(jobs.connection())
         queue.empty()
-        for registry in (
-            queue.scheduled_job_registry,
-            queue.started_job_registry,
-            queue.failed_job_registry,
-            queue.finished_job_registry,
-        ):
+        for registry in (queue.scheduled_job_registry, queue.failed_job_registry, queue.finished_job_registry):
             for job_id in registry.get_job_ids():
                 registry.remove(job_id, delete_job=True)
+        # A killed worker's job stays "started" (RQ 3 cannot remove one from there): drop the registry whole.
+        jobs.connection().delete(queue.started_job_registry.key)
 
     clean()
     yield

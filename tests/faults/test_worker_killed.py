@@ -39,7 +39,7 @@ def waiting_for_a_lock(engine) -> int:
         )
 
 
-def test_a_worker_killed_mid_advance_changes_nothing_and_the_timer_fires_once_after_restart(
+def test_a_worker_killed_mid_advance_changes_nothing_and_two_restarted_workers_fire_the_timer_once(
     app, committed, clock, start_worker, clean_queue
 ):
     agency = org.create_agency(committed, "000.00.71.H99", "Cơ quan thử", "CQT")
@@ -77,8 +77,14 @@ def test_a_worker_killed_mid_advance_changes_nothing_and_the_timer_fires_once_af
     assert picture(committed, instance_id) == before, "the killed advance left a trace"
     assert count_events(committed, "timer_fired", instance_id=instance_id) == 0
 
-    restarted = start_worker(due, burst=True)
-    assert restarted.wait() == 0, restarted.output()
+    # Two workers come back at once and race: each one's start sweep queues the wake-up again, besides the
+    # copies that restarts and sweeps may have left queued; every copy may run, one fires.
+    for _ in range(4):
+        queue.enqueue(wake_instance, instance_id)
+    restarted = [start_worker(due, burst=True) for _ in range(2)]
+    for process in restarted:
+        assert process.wait() == 0, process.output()
+    assert queue.failed_job_registry.get_job_ids() == [], [process.output() for process in restarted]
     assert count_events(committed, "timer_fired", instance_id=instance_id) == 1
     assert open_tasks(committed, instance_id) == ["act"]
     after = picture(committed, instance_id)
@@ -87,19 +93,3 @@ def test_a_worker_killed_mid_advance_changes_nothing_and_the_timer_fires_once_af
     assert services.due_instance_ids(committed, now=due) == []  # nothing left for another sweep to fire
     committed.rollback()
 
-
-def test_two_workers_racing_on_one_due_timer_fire_it_once(app, committed, clock, start_worker, clean_queue):
-    agency = org.create_agency(committed, "000.00.72.H99", "Cơ quan thử", "CQT")
-    org.create_user(committed, agency, "faults.cv2", "Chuyên viên", "Secret@123", [Role.SPECIALIST])
-    deploy(committed, clock, "timer.bpmn")
-    instance_id = start_timer_instance(committed, clock, agency, "faults:race")
-    for _ in range(6):  # wake-ups queued twice over by restarts and sweeps: every one of them may run
-        jobs.queue().enqueue(wake_instance, instance_id)
-    due = clock.now() + timedelta(minutes=45)
-    workers = [start_worker(due, burst=True) for _ in range(2)]
-    for worker in workers:
-        assert worker.wait() == 0, worker.output()
-    assert count_events(committed, "timer_fired", instance_id=instance_id) == 1
-    assert open_tasks(committed, instance_id) == ["act"]
-    failed = jobs.queue().failed_job_registry.get_job_ids()
-    assert failed == [], [worker.output() for worker in workers]
