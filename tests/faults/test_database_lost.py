@@ -27,7 +27,7 @@ CUT_EVERY_OTHER_CONNECTION = text(
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
 )
-TRY_AGAIN = "Cơ sở dữ liệu không phản hồi nên chưa có gì được lưu. Vui lòng thử lại sau giây lát."
+TRY_AGAIN = "Cơ sở dữ liệu không phản hồi. Vui lòng thử lại sau giây lát."
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ firing fires once when a worker comes back; two workers racing on one due timer 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from rq.suspension import resume, suspend
@@ -69,6 +70,7 @@ def test_a_worker_killed_mid_advance_changes_nothing_and_two_restarted_workers_f
             wait_for(lambda: waiting_for_a_lock(engine), "the work horse to wait for the instance's row lock")
         else:
             wait_for(lambda: "wake_instance" in worker.output(), "the work horse to log the job")
+            time.sleep(1)  # SQLite shows no lock waits: give the horse time to reach BEGIN IMMEDIATE and wait
         worker.kill()
     finally:
         held.rollback()
@@ -92,4 +94,3 @@ def test_a_worker_killed_mid_advance_changes_nothing_and_two_restarted_workers_f
     assert after.history[: len(before.history)] == before.history  # appended to, never rewritten
     assert services.due_instance_ids(committed, now=due) == []  # nothing left for another sweep to fire
     committed.rollback()
-
