@@ -56,8 +56,6 @@ def waiting_task(committed, clock):
     """A timer instance whose timer fired: `act` is open for the specialist `faults.db.cv`."""
     agency = org.create_agency(committed, "000.00.73.H99", "Cơ quan thử", "CQT")
     org.create_user(committed, agency, "faults.db.cv", "Chuyên viên", PASSWORD, [Role.SPECIALIST])
-    org.create_user(committed, agency, "faults.db.vt", "Văn thư", PASSWORD, [Role.CLERK])
-    org.create_user(committed, agency, "faults.db.ld", "Lãnh đạo", PASSWORD, [Role.LEADER])
     deploy(committed, clock, "timer.bpmn")
     instance_id = start_timer_instance(committed, clock, agency, "faults:db")
     services.fire_timers(committed, instance_id, now=clock.now() + timedelta(hours=1))
