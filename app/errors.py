@@ -73,7 +73,11 @@ class InvalidDefinition(DomainError):
 
 
 def register_error_handlers(app: Flask) -> None:
-    from flask import jsonify, render_template, request
+    from flask import g, jsonify, render_template, request
+    from flask_babel import gettext
+    from markupsafe import escape
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Any:
@@ -81,6 +85,32 @@ def register_error_handlers(app: Flask) -> None:
         if request.accept_mimetypes.best == "application/json":
             return jsonify(error=message), error.status
         return render_template("error.html", message=message, status=error.status), error.status
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(error: Exception) -> Any:
+        """The database went away or is busy (restarted, failed over, connection cut, locked): the request's
+        transaction was rolled back by its boundary, so the same click may be made again (a step that was
+        committed after all then answers that it is done). Said in the user's language, with 503, no trace."""
+        import logging
+
+        from app.extensions import db
+
+        logging.getLogger(__name__).warning(
+            "database unavailable during %s %s: %s", request.method, request.path, error
+        )
+        db.session.remove()  # the broken connection goes back to the pool, which discards it
+        g.database_unavailable = True  # the page's header asks the database nothing (web.py)
+        message = gettext("The database did not answer. Please try again in a moment.")
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(error=message), 503, {"Retry-After": "5"}
+        try:
+            page = render_template("error.html", message=message, status=503)
+        except SQLAlchemyError:  # still down while the page asked for the signed-in person: a bare page
+            page = f"<!doctype html><meta charset=utf-8><title>503</title><p>{escape(message)}</p>"
+        return page, 503, {"Retry-After": "5"}
 
     for status in (400, 403, 404, 405, 413):
 

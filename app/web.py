@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
@@ -133,11 +133,10 @@ def init_app(app: Flask) -> None:
         from app.inbox.services import unread_count
         from app.org.models import Role
 
-        unread = unread_count(db.session(), current_user) if current_user.is_authenticated else 0
+        counted = current_user.is_authenticated and not g.get("database_unavailable")  # not on the 503 page
+        unread = unread_count(db.session(), current_user) if counted else 0
         waiting = (
-            pending_count(db.session(), current_user.agency_id)
-            if current_user.is_authenticated and current_user.has_role(Role.CLERK)
-            else 0
+            pending_count(db.session(), current_user.agency_id) if counted and current_user.has_role(Role.CLERK) else 0
         )
         return {
             "unread_notifications": unread,
