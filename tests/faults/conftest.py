@@ -4,7 +4,6 @@ concurrent HTTP clicks, and the picture of an instance that a fault must leave u
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -29,8 +28,6 @@ from app.org.models import Agency
 from config import ROOT
 
 FORMS = str(ROOT / "tests" / "data" / "forms")
-# Secrets of a real deployment, not the test constants: the app is being taught to refuse known ones.
-WORKER_SECRETS = {name: secrets.token_urlsafe(36) for name in ("SECRET_KEY", "SIGNING_SECRET", "AUDIT_SECRET")}
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -71,7 +68,9 @@ def start_worker(app: Flask, tmp_path: Path) -> Iterator[Callable[..., WorkerPro
     def start(frozen: datetime, *, burst: bool = False) -> WorkerProcess:
         environment = {
             **os.environ,
-            **WORKER_SECRETS,
+            # The test app's secrets (public test values, accepted only under TESTING): one audit key for both.
+            "TESTING": "true",
+            **{name: app.config[name] for name in ("SECRET_KEY", "SIGNING_SECRET", "AUDIT_SECRET")},
             "INSTANCE_DIR": app.config["INSTANCE_DIR"],
             "DATABASE_URL": app.config["DATABASE_URL"],
             "REDIS_URL": app.config["REDIS_URL"],
