@@ -66,6 +66,7 @@ TEXT_TYPES = frozenset({"text/plain", "text/csv"})
 NOT_WHAT_IT_SAYS = N_("The file %(name)s is not a %(suffix)s file: its content is of another kind.")
 NOT_A_PDF = N_("The file %(name)s says it is a PDF but is not one.")
 UNREADABLE_PDF = N_("The file %(name)s says it is a PDF but cannot be read as one.")
+ACCEPTED_KINDS = N_("Accepted: text, Word, OpenDocument, PDF, spreadsheets and images.")
 MARKUP = N_("The file %(name)s is a web page, an SVG drawing or a script, which is not accepted.")
 
 
@@ -127,7 +128,7 @@ def check_content(file_name: str, content: bytes) -> str:
 
 
 def _refused(message: str, file_name: str, suffix: str) -> InvalidInput:
-    return InvalidInput(message, {"attachment": message}, name=file_name, suffix=suffix)
+    return InvalidInput(message, {"attachment": ACCEPTED_KINDS}, name=file_name, suffix=suffix)
 
 
 def _image_type(content: bytes) -> str | None:

@@ -58,7 +58,5 @@ HTML_PAYLOAD = (
     f"fetch('/{MARKER}');</script><img src=x onerror=\"document.title='{MARKER}'\"></body></html>"
 ).encode()
 JS_PAYLOAD = f"document.title='{MARKER}'; fetch('/{MARKER}');".encode()
-SVG_PAYLOAD = (
-    f'<svg xmlns="http://www.w3.org/2000/svg"><script>document.title="{MARKER}"</script></svg>'
-).encode()
+SVG_PAYLOAD = (f'<svg xmlns="http://www.w3.org/2000/svg"><script>document.title="{MARKER}"</script></svg>').encode()
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"This program cannot be run"
