@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app import filetypes
 from app.documents.models import (
     Delivery,
     DeliveryEvent,
@@ -336,7 +337,7 @@ def receive(
             ReceivedFile(
                 received_id=received.id,
                 file_name=upload.file_name[:255],
-                content_type=upload.content_type or "application/octet-stream",
+                content_type=filetypes.type_for(upload.file_name),
                 size=len(upload.content),
                 sha256=hashlib.sha256(upload.content).hexdigest(),
                 content=upload.content,

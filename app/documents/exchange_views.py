@@ -3,9 +3,7 @@ table of where each sent document stands."""
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -15,6 +13,7 @@ from app.db import transaction
 from app.documents import exchange
 from app.documents.models import ExchangeStatus, ReceivedDocument, ReceivedFile
 from app.documents.views import form_uploads, registration_form
+from app.downloads import send_stored
 from app.engine import forms
 from app.errors import InvalidInput, NotFound, translated_field_errors
 from app.extensions import db
@@ -88,7 +87,7 @@ def download_received_file(received_id: int, file_id: int) -> Response:
     item = db.session.get(ReceivedFile, file_id)
     if item is None or item.received_id != received.id:
         raise NotFound(gettext("No such file."))
-    return send_file(io.BytesIO(item.content), mimetype=item.content_type, download_name=item.file_name)
+    return send_stored(item.content, item.file_name, inline_pdf=True)
 
 
 @bp.post("/received/<int:received_id>/return")

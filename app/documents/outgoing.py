@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, filetypes
 from app.documents import exchange
 from app.documents.models import (
     Delivery,
@@ -170,7 +170,7 @@ def _store(
         version=(latest or 0) + 1,
         file_name=upload.chosen_name or safe_file_name(upload.file_name),
         original_name=upload.file_name[:255],
-        content_type=upload.content_type or "application/octet-stream",
+        content_type=filetypes.type_for(upload.file_name),
         size=len(upload.content),
         sha256=hashlib.sha256(upload.content).hexdigest(),
         content=upload.content,

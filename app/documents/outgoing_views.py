@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -14,6 +12,7 @@ from app.db import transaction
 from app.documents import outgoing, services
 from app.documents.models import FileRole, IncomingDocument, OutgoingDocument
 from app.documents.views import start_form, uploads_of
+from app.downloads import send_stored
 from app.engine import forms
 from app.engine import services as engine
 from app.errors import InvalidInput, translated_field_errors
@@ -124,7 +123,7 @@ def show_outgoing(document_id: int) -> tuple[str, int]:
 @login_required
 def download_version(version_id: int) -> Response:
     version = outgoing.version_for(db.session(), current_user, version_id)
-    return send_file(io.BytesIO(version.content), mimetype=version.content_type, download_name=version.file_name)
+    return send_stored(version.content, version.file_name, inline_pdf=True)
 
 
 @bp.post("/<int:document_id>/recall")

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, filetypes
 from app.documents.models import Attachment, IncomingDocument, Register
 from app.documents.search import search_text
 from app.documents.types import TYPE_NAMES
@@ -25,25 +25,7 @@ from app.org.models import Role, User
 from app.signing import services as signing
 
 INCOMING_PROCESS = "incoming"
-ALLOWED_EXTENSIONS = {
-    ".txt",
-    ".rtf",
-    ".doc",
-    ".docx",
-    ".odt",
-    ".pdf",
-    ".csv",
-    ".xls",
-    ".xlsx",
-    ".ods",
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".tif",
-    ".tiff",
-    ".gif",
-    ".bmp",
-}  # DOC-1
+ALLOWED_EXTENSIONS = filetypes.ALLOWED_EXTENSIONS  # DOC-1, shared with the exchange intake
 MAX_FILE_BYTES = 50 * 1024 * 1024  # DOC-2
 MAX_NAME_LENGTH = 50
 CORE_FIELDS = {"organ_name", "number_symbol", "issued_date", "type_name", "subject", "urgency", "page_amount"}
@@ -113,6 +95,7 @@ def check_upload(upload: Upload) -> None:
         raise InvalidInput(N_("A file may be at most 50 MB (DOC-2)."), {"attachment": N_("File too large.")})
     if not upload.content:
         raise InvalidInput(N_("The file is empty."), {"attachment": N_("The file is empty.")})
+    filetypes.check_content(upload.file_name, upload.content)
     if upload.chosen_name:
         check_file_name(upload.chosen_name, suffix, "attachment")
 
@@ -192,7 +175,7 @@ def register_incoming(
                 document_id=document.id,
                 file_name=upload.chosen_name or safe_file_name(upload.file_name),
                 original_name=upload.file_name[:255],
-                content_type=upload.content_type or "application/octet-stream",
+                content_type=filetypes.type_for(upload.file_name),
                 size=len(upload.content),
                 sha256=hashlib.sha256(upload.content).hexdigest(),
                 content=upload.content,

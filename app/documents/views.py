@@ -17,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import get_locale, gettext, lazy_gettext
@@ -30,6 +29,7 @@ from app.db import transaction
 from app.documents import queries, services
 from app.documents.models import Attachment
 from app.documents.types import DOCUMENT_TYPES, TYPE_NAMES
+from app.downloads import send_stored
 from app.engine import forms
 from app.engine import services as engine
 from app.errors import InvalidInput, NotFound, translated_field_errors
@@ -236,14 +236,7 @@ def download_attachment(attachment_id: int) -> Response:
     if attachment is None:
         raise NotFound(gettext("No such file."))
     services.incoming_for(db.session(), current_user, attachment.document_id)
-    import io
-
-    return send_file(
-        io.BytesIO(attachment.content),
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.file_name,
-    )
+    return send_stored(attachment.content, attachment.file_name)
 
 
 @bp.post("/attachments/<int:attachment_id>/rename")

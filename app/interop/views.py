@@ -4,15 +4,15 @@ pages for quarantined packages and packages waiting to leave."""
 from __future__ import annotations
 
 import hmac
-import io
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app import clock
 from app.db import transaction
+from app.downloads import send_stored
 from app.errors import N_
 from app.extensions import csrf, db
 from app.interop import services
@@ -75,12 +75,7 @@ def show_quarantined(entry_id: int) -> str:
 @login_required
 def download_quarantined(entry_id: int) -> Response:
     entry = services.quarantined(db.session(), current_user, entry_id)
-    return send_file(
-        io.BytesIO(entry.content),
-        mimetype="application/octet-stream",
-        as_attachment=True,
-        download_name=f"quarantine-{entry.id}.edxml",
-    )
+    return send_stored(entry.content, f"quarantine-{entry.id}.edxml")
 
 
 @bp.post("/quarantine/<int:entry_id>/release")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
-from flask import Blueprint, Response, render_template, request, send_file
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user, login_required
 
 from app import clock
 from app.documents.services import safe_file_name
+from app.downloads import send_stored
 from app.errors import N_, InvalidInput
 from app.extensions import db
 from app.org.models import Agency
@@ -66,4 +66,4 @@ def _register_request() -> tuple[Agency, int, datetime]:
 
 
 def _download(pdf: bytes, file_name: str) -> Response:
-    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=file_name)
+    return send_stored(pdf, file_name)

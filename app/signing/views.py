@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 from typing import Any
 
 from flask import (
@@ -15,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext
@@ -26,6 +24,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app import clock
 from app.db import transaction
+from app.downloads import send_stored
 from app.errors import N_, InvalidInput, NotFound
 from app.extensions import db
 from app.org.models import User
@@ -133,7 +132,7 @@ def sign_file() -> str | Response:
             now=clock.now(),
         )
     name = (request.files["file"].filename or "van_ban.pdf").rsplit(".", 1)[0] + "_da_ky.pdf"
-    return send_file(io.BytesIO(signed), mimetype="application/pdf", as_attachment=True, download_name=name)
+    return send_stored(signed, name)
 
 
 @bp.post("/external")
@@ -165,7 +164,7 @@ def finish_external(pending_id: int) -> Response:
         raise InvalidInput(N_("Send the signature value, base64-encoded.")) from None
     with transaction() as session:
         signed = services.finish_external(session, current_user, pending_id, signature, now=clock.now())
-    return send_file(io.BytesIO(signed), mimetype="application/pdf", download_name="signed.pdf")
+    return send_stored(signed, "signed.pdf", inline_pdf=True)
 
 
 @bp.route("/seal", methods=["GET", "POST"])
@@ -189,4 +188,4 @@ def seal_file() -> str | Response:
                 session, current_user, _upload("file"), number=number, secret=secret, now=clock.now()
             )
     name = (request.files["file"].filename or "van_ban.pdf").rsplit(".", 1)[0] + "_ban_hanh.pdf"
-    return send_file(io.BytesIO(sealed), mimetype="application/pdf", as_attachment=True, download_name=name)
+    return send_stored(sealed, name)

@@ -14,12 +14,13 @@ from app.documents import services
 from app.documents.models import Attachment, IncomingDocument
 from app.errors import InvalidInput, PermissionDenied
 from app.org.models import Role
+from tests.files import docx, minimal_pdf
 from tests.inbox.test_incoming_flow import REGISTRATION
 
 VALUES = {**REGISTRATION, "urgency": 0, "page_amount": 2, "due_date": None}
 ORIGINAL = "Quyết định số 12 (bản chính).pdf"
 CORRECTED = "Quyet_dinh_so_12_ban_chinh.pdf"
-PDF = b"%PDF-1.4\n% DOC-2 test\n"
+PDF = minimal_pdf("DOC-2 test")
 
 
 def upload(name: str = ORIGINAL, chosen: str = "", content: bytes = PDF) -> services.Upload:
@@ -103,7 +104,7 @@ def test_a_clerk_registers_under_the_chosen_names_and_the_page_shows_the_origina
     client = login_as(clerk)
     response = register_on_the_web(
         client,
-        attachment=[(io.BytesIO(PDF), ORIGINAL), (io.BytesIO(b"PK\x03\x04"), "Phụ lục.docx")],
+        attachment=[(io.BytesIO(PDF), ORIGINAL), (io.BytesIO(docx()), "Phụ lục.docx")],
         attachment_name_0="QD_12_ban_chinh.pdf",  # the second file keeps the offered correction
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]

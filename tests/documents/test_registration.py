@@ -11,6 +11,7 @@ from app.documents import services
 from app.documents.models import Attachment, IncomingDocument
 from app.errors import InvalidInput, PermissionDenied
 from app.org.models import Role
+from tests.files import minimal_pdf
 from tests.inbox.test_incoming_flow import REGISTRATION
 
 VALUES = {**REGISTRATION, "urgency": 0, "page_amount": 2, "due_date": None}
@@ -58,7 +59,7 @@ def test_an_attachment_with_a_vietnamese_name_is_kept_under_a_safe_name(db, cloc
     make_user(agency, Role.LEADER)
     clerk = login_as(make_user(agency, Role.CLERK))
     token = clerk.token("/documents/incoming/new")
-    content = b"%PDF-1.4\n% test\n"
+    content = minimal_pdf("test")
     data = {
         **REGISTRATION,
         "csrf_token": token,

@@ -104,6 +104,9 @@ def broken_cases() -> dict[str, tuple[bytes, str]]:
     fake_pdf = write_package(message(attachments=[Attachment("12.pdf", "application/pdf", b"GIF89a not a pdf")]))
     broken_pdf = write_package(message(attachments=[Attachment("12.pdf", "application/pdf", b"%PDF-1.7\nbroken")]))
     exe = write_package(message(attachments=[Attachment("setup.exe", "application/octet-stream", b"MZ\x90\x00")]))
+    page = b"<!doctype html><script>document.title='x'</script>"
+    web_page = write_package(message(attachments=[Attachment("ke_hoach.txt", "text/html", page)]))
+    renamed_exe = write_package(message(attachments=[Attachment("phu_luc.docx", "text/plain", b"MZ\x90\x00" * 16)]))
     return {
         "truncated": (good[: len(good) // 2], "XML"),
         "wrong namespace": (good.replace(b"http://www.mic.gov.vn/TBT/QCVN_102_2016", b"urn:other"), "urn:other"),
@@ -111,6 +114,8 @@ def broken_cases() -> dict[str, tuple[bytes, str]]:
         "fake pdf": (fake_pdf, "12.pdf"),
         "unreadable pdf": (broken_pdf, "12.pdf"),
         "refused file type": (exe, ".exe"),
+        "web page as text": (web_page, "ke_hoach.txt"),  # issue 12: the content decides, not the name
+        "exe renamed docx": (renamed_exe, "phu_luc.docx"),
         "no files": (write_package(message(attachments=[])), "Điều 10.1"),
         "not ours": (write_package(message(recipients=[("000.00.99.H97", "Nơi khác")])), "000.00.99.H97"),
         "replacement": (write_package(message(business_type=REPLACE)), "BussinessDocType"),
