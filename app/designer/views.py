@@ -36,6 +36,7 @@ def list_versions() -> str:
 @bp.post("/")
 @login_required
 def upload_version() -> Response | tuple[str, int]:
+    services.check_designer(current_user)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(gettext("Choose a .bpmn file to upload."), "error")
