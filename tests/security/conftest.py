@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app import clock
 from app.db import transaction
@@ -21,13 +21,15 @@ from app.documents import exchange
 from app.documents.models import Attachment, DraftVersion, IncomingDocument, OutgoingDocument, ReceivedDocument
 from app.documents.services import Upload
 from app.documents.specimen import document_pdf
-from app.engine.models import OpenTask, ProcessInstance
+from app.engine import definitions
+from app.engine.models import OpenTask, ProcessDefinition, ProcessInstance
 from app.extensions import db as database
 from app.inbox.models import FilterPage, Notification, SavedFilter
 from app.interop import services as interop
 from app.interop.models import DirectoryEntry, OutboundPackage, PackageState
 from app.org import services as org
 from app.org.models import Agency, Delegation, Role, Unit, User
+from config import ROOT
 from tests.conftest import BASE_TABLES, PASSWORD, WebClient
 
 MARKER = "MATRIXA7Q"  # in the subjects, names and contents of agency A's objects: never served to B or anonymous
@@ -119,6 +121,12 @@ def _build(app: Flask) -> dict[str, Any]:
         installation_admin.must_change_password = False
         people = {"A": _people(session, a, "a"), "B": _people(session, b, "b")}
         ids |= {"a": a.id, "b": b.id, "p": province.id}
+        # Agency A's own version of the incoming process (its documents start on it).
+        xml = (ROOT / "processes" / "_default" / "incoming.bpmn").read_bytes()
+        xml = xml.replace(b'name="X', f'name="{MARKER} X'.encode(), 1)
+        definitions.deploy(
+            session, "incoming.bpmn", xml, scope=A_CODE, forms_dir=app.config["FORMS_DIR"], actor="tests", now=now
+        )
         ids["users"] = {
             f"{side}.{role.value}": user.username for side, group in people.items() for role, user in group.items()
         }
@@ -261,3 +269,4 @@ def world(app: Flask) -> Iterator[World]:
             with database.engine.begin() as connection:
                 for table in tables:
                     connection.execute(table.delete())
+                connection.execute(delete(ProcessDefinition).where(ProcessDefinition.scope == A_CODE))

@@ -75,7 +75,7 @@ ROWS = [
     Row("audit.show_timeline", "GET", "/audit/instances/{instance}", A=AUDIT),
     Row("designer.list_versions", "GET", "/designer/", A=DESIGN, B=DESIGN, root=OK),
     Row("designer.upload_version", "POST", "/designer/", A={Role.DESIGNER}, B={Role.DESIGNER}),
-    Row("designer.show_version", "GET", "/designer/versions/{definition}", A=DESIGN | AUDIT, B=DESIGN | AUDIT, root=OK),
+    Row("designer.show_version", "GET", "/designer/versions/{definition}", A=DESIGN | AUDIT, root=OK),
     Row("designer.list_incidents", "GET", "/designer/incidents", A=ADMIN, B=ADMIN, root=OK),
     Row("designer.retry_incident", "POST", "/designer/incidents/{instance}/retry", A=ADMIN),
     Row("directory.list_entries", "GET", "/directory/", A=READERS, B=READERS, root=OK),
