@@ -9,7 +9,12 @@ HOW TO ADD A ROW. Every endpoint of `app.url_map` (static excepted) needs one li
   instance, task, outgoing, version, received, received_file, quarantine, package, directory, filter,
   delegation, definition); add an object there when a new route needs a new kind of id;
 * `A=` / `B=`: ALL, NONE, or a set of roles that get through (the others are refused with 403 or 404);
-* `data=`: the form for a POST — harmless or empty: the point is the authorisation answer.
+* `data=`: the form for a POST — harmless or empty: the point is the authorisation answer;
+* `MATRIX_DISCOVER=1 pytest -s -k discover tests/security` prints what every actor gets for every row.
+
+Rows run in table order against one world built for the module; in each row the refused actors ask first, then
+those who may (whose requests may change the world: claim, revoke, dismiss — a row that needs the object as it
+was goes before the row that changes it).
 
 Outcomes: OK = got past authorisation (2xx, a redirect not to the login page, or 400/409/422: the input was
 refused, not the person); LOGIN = redirected to the login page; DENIED = 403 or 404 (401 too for machine
