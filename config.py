@@ -74,6 +74,11 @@ class Config:
     INTEROP_HTTP_TOKEN = ""
     # The token other systems present when they POST packages to /interop/packages; empty: the door is closed.
     INTEROP_INBOUND_TOKEN = ""
+    # Packages go to https:// addresses of public servers only. Hosts listed here (comma list) may be reached
+    # over plain http; INTEROP_ALLOW_PRIVATE_ENDPOINTS allows loopback and private addresses (a gateway on the
+    # internal network, tests).
+    INTEROP_ALLOWED_HOSTS = ""
+    INTEROP_ALLOW_PRIVATE_ENDPOINTS = False
     # How an agency that is neither in the installation nor given a transport in the directory is reached:
     # "directory", "http", or empty (such recipients are refused).
     INTEROP_TRANSPORT = ""

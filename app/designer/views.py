@@ -28,14 +28,14 @@ def _require(*roles: Role) -> None:
 @login_required
 def list_versions() -> str:
     _require(Role.DESIGNER, Role.ADMIN)
-    versions = definitions.versions(db.session())
-    counts = definitions.instance_counts(db.session())
+    versions, counts = services.versions_for(db.session(), current_user)
     return render_template("designer/versions.html", versions=versions, counts=counts, problems=[])
 
 
 @bp.post("/")
 @login_required
 def upload_version() -> Response | tuple[str, int]:
+    services.check_designer(current_user)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(gettext("Choose a .bpmn file to upload."), "error")
@@ -53,13 +53,8 @@ def upload_version() -> Response | tuple[str, int]:
     except InvalidDefinition as error:
         problems = [problem.render(gettext) for problem in error.problems]
         flash(error.translated(), "error")
-        versions = definitions.versions(db.session())
-        return render_template(
-            "designer/versions.html",
-            versions=versions,
-            counts=definitions.instance_counts(db.session()),
-            problems=problems,
-        ), 422
+        versions, counts = services.versions_for(db.session(), current_user)
+        return render_template("designer/versions.html", versions=versions, counts=counts, problems=problems), 422
     if is_new:
         flash(
             gettext("Deployed %(key)s version %(version)s.", key=definition.process_key, version=definition.version),
@@ -75,6 +70,7 @@ def upload_version() -> Response | tuple[str, int]:
 def show_version(definition_id: int) -> str:
     _require(Role.DESIGNER, Role.ADMIN, Role.AUDITOR)
     definition = db.get_or_404(definitions.ProcessDefinition, definition_id)
+    services.check_version_reader(current_user, definition)
     return render_template("designer/version.html", definition=definition)
 
 

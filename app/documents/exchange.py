@@ -414,9 +414,14 @@ def _check_viewer(user: User) -> None:
         raise PermissionDenied(N_("Documents waiting for acceptance are seen by the clerk and the leaders."))
 
 
-def _decide(received: ReceivedDocument, clerk: User) -> None:
-    if not clerk.has_role(Role.CLERK) or clerk.agency_id != received.agency_id:
+def check_decider(received: ReceivedDocument, user: User) -> None:
+    """Only the receiving agency's clerk accepts or returns (IN-2, IN-3): asked before the form is read."""
+    if not user.has_role(Role.CLERK) or user.agency_id != received.agency_id:
         raise PermissionDenied(N_("Only the agency's clerk accepts or returns a received document."))
+
+
+def _decide(received: ReceivedDocument, clerk: User) -> None:
+    check_decider(received, clerk)
     if received.state != ReceivedState.PENDING:
         raise InvalidInput(N_("This document has already been accepted or returned."))
 

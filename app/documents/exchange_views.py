@@ -131,6 +131,7 @@ def accept_form(received_id: int) -> tuple[str, int]:
 @bp.post("/received/<int:received_id>/accept")
 @login_required
 def accept(received_id: int) -> Response | tuple[str, int]:
+    exchange.check_decider(exchange.received_for(db.session(), current_user, received_id), current_user)
     form, fields, options = registration_form()
     more = form_uploads(fields)
     try:

@@ -54,6 +54,7 @@ def registration_form() -> tuple[dict, list[dict], forms.OptionsFor]:
 @bp.get("/incoming/new")
 @login_required
 def new_incoming() -> str:
+    services.check_registrar(current_user)
     form, fields, options = registration_form()
     values = {field["name"]: field.get("default") for field in fields}
     return render_template(
@@ -64,6 +65,7 @@ def new_incoming() -> str:
 @bp.post("/incoming/new")
 @login_required
 def register_incoming() -> str | WerkzeugResponse | tuple[str, int]:
+    services.check_registrar(current_user)
     form, fields, options = registration_form()
     uploads = form_uploads(fields)
     try:

@@ -143,10 +143,14 @@ def versions(session: Session) -> list[ProcessDefinition]:
     )
 
 
-def instance_counts(session: Session) -> dict[int, int]:
+def instance_counts(session: Session, *, agency_id: int | None = None) -> dict[int, int]:
+    """Instances per version, of one agency when given."""
     from app.engine.models import ProcessInstance
 
-    rows = session.execute(select(ProcessInstance.definition_id, func.count()).group_by(ProcessInstance.definition_id))
+    query = select(ProcessInstance.definition_id, func.count()).group_by(ProcessInstance.definition_id)
+    if agency_id is not None:
+        query = query.where(ProcessInstance.agency_id == agency_id)
+    rows = session.execute(query)
     return {definition_id: count for definition_id, count in rows}
 
 

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     from app.documents import exchange
     from app.interop import services
     from app.interop.cli import cli
+    from app.interop.endpoints import Policy, allowed_hosts
     from app.interop.views import bp as interop
 
     app.register_blueprint(interop)
@@ -31,6 +32,10 @@ def init_app(app: Flask) -> None:
         http_url=config["INTEROP_HTTP_URL"],
         http_token=config["INTEROP_HTTP_TOKEN"],
         max_attempts=config["INTEROP_MAX_ATTEMPTS"],
+        endpoint_policy=Policy(
+            allowed_hosts=allowed_hosts(config["INTEROP_ALLOWED_HOSTS"]),
+            allow_private=bool(config["INTEROP_ALLOW_PRIVATE_ENDPOINTS"]),
+        ),
     )
     # Within the installation a status is written to the sender's row directly (`exchange.report`).
     exchange.register_transport(exchange.WITHIN, services.send_within)

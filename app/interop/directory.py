@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.engine.forms import Choice
 from app.errors import N_, InvalidInput, NotFound, PermissionDenied
+from app.interop import endpoints
 from app.interop.edxml import ORGAN_ID
 from app.interop.models import CodeKind, DirectoryEntry
 from app.org.models import Agency, Role, User
@@ -31,7 +32,6 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_LISTED_PROBLEMS = 20
 TRANSPORTS = ("", "directory", "http")
 READER_ROLES = (Role.ADMIN, Role.CLERK, Role.LEADER, Role.DEPUTY_LEADER)
-EDITOR_ROLES = (Role.ADMIN,)
 SEARCH_LIMIT = 200
 LIMITS = {"name": 200, "parent_code": 40, "address": 250, "email": 100, "telephone": 20, "endpoint": 500}
 IMPORTED = ("name", "parent_code", "address", "email", "telephone")  # what an import changes in a known entry
@@ -225,10 +225,15 @@ def check_reader(user: User) -> None:
         raise PermissionDenied(N_("Only administrators, clerks and leaders see the directory of agency codes."))
 
 
+def can_edit(user: User) -> bool:
+    """The directory routes the whole installation's packages: only its administrator changes it (issue 12)."""
+    return user.is_installation_admin
+
+
 def check_editor(user: User | None) -> None:
-    """Only an administrator changes the directory (INT-3); None is the command line."""
-    if user is not None and not user.has_role(*EDITOR_ROLES):
-        raise PermissionDenied(N_("Only an administrator changes the directory of agency codes."))
+    """Only the installation's administrator changes the directory (INT-3); None is the command line."""
+    if user is not None and not can_edit(user):
+        raise PermissionDenied(N_("Only the installation's administrator changes the directory of agency codes."))
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -318,6 +323,11 @@ def save_entry(
     clean, issues = _clean(current | values, str(values.get("kind") or current.get("kind") or CodeKind.GOVERNMENT))
     if issues:
         raise _refuse(issues)
+    if clean["transport"] == "http":
+        from app.interop.services import settings  # services import this module
+
+        # A name that does not resolve here is kept; the transport checks it again before each package.
+        endpoints.check(clean["endpoint"], settings.endpoint_policy, resolve=False)
     if entry is None:
         entry = DirectoryEntry(is_active=True)
         session.add(entry)

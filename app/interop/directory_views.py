@@ -37,7 +37,7 @@ def _render_list(*, refused: InvalidInput | None = None, status: int = 200) -> t
         refused=refused,
         problems=refused.problems if isinstance(refused, ImportRefused) else [],
         hidden_problems=refused.count - len(refused.problems) if isinstance(refused, ImportRefused) else 0,
-        can_edit=current_user.has_role(*directory.EDITOR_ROLES),
+        can_edit=directory.can_edit(current_user),
         kind_labels=KIND_LABELS,
         transport_labels=TRANSPORT_LABELS,
         limit=directory.SEARCH_LIMIT,

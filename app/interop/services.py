@@ -37,6 +37,7 @@ from app.documents.services import Upload, check_upload
 from app.errors import N_, DomainError, InvalidInput, NotFound, PermissionDenied
 from app.interop import directory
 from app.interop.edxml import ORGAN_ID, read_package, read_status, write_package, write_status
+from app.interop.endpoints import Policy
 from app.interop.messages import (
     NEW,
     RECALL,
@@ -74,6 +75,7 @@ class Settings:
     http_timeout: float = 30.0
     max_attempts: int = 12
     first_retry_seconds: int = 30
+    endpoint_policy: Policy = field(default_factory=Policy)
     translations_dir: str = str(Path(__file__).resolve().parent.parent / "translations")
 
 
@@ -746,10 +748,12 @@ def answer_of(entry: QuarantinedPackage) -> tuple[str, dict[str, str]]:
 
 
 def quarantine_list(session: Session, admin: User, *, state: str = QuarantineState.HELD) -> list[QuarantinedPackage]:
-    """What the administrator of an agency sees: packages for that agency, and those for no agency of ours."""
+    """What the administrator of an agency sees: packages for that agency; those for no agency of ours only the
+    installation's administrator sees (issue 12)."""
     _check_admin(admin)
+    mine = QuarantinedPackage.agency_id == admin.agency_id
     query = select(QuarantinedPackage).where(
-        (QuarantinedPackage.agency_id == admin.agency_id) | QuarantinedPackage.agency_id.is_(None)
+        mine | QuarantinedPackage.agency_id.is_(None) if admin.is_installation_admin else mine
     )
     if state:
         query = query.where(QuarantinedPackage.state == state)
@@ -761,6 +765,8 @@ def quarantined(session: Session, admin: User, entry_id: int) -> QuarantinedPack
     entry = session.get(QuarantinedPackage, entry_id)
     if entry is None:
         raise NotFound(N_("No such package."))
+    if entry.agency_id is None and not admin.is_installation_admin:
+        raise PermissionDenied(N_("Only the installation's administrator deals with packages for no agency of ours."))
     if entry.agency_id is not None and entry.agency_id != admin.agency_id:
         raise PermissionDenied(N_("This package is for another agency."))
     return entry

@@ -7,12 +7,16 @@ request body, a bearer token, 2xx = acknowledged. An adapter for a specific axis
 
 from __future__ import annotations
 
+import http.client
 import os
+import socket
+import ssl
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from app.interop import endpoints
+from app.interop.endpoints import Policy
 
 if TYPE_CHECKING:
     from app.interop.services import Settings
@@ -28,7 +32,9 @@ def deliver(transport: str, endpoint: str, file_name: str, content: bytes, setti
     if transport == "directory":
         write_file(Path(settings.outbox_dir) if settings.outbox_dir else None, file_name, content)
     elif transport == "http":
-        post(endpoint, content, token=settings.http_token, timeout=settings.http_timeout)
+        post(
+            endpoint, content, token=settings.http_token, timeout=settings.http_timeout, policy=settings.endpoint_policy
+        )
     else:
         raise TransportError(f"no transport named {transport!r}")
 
@@ -51,18 +57,41 @@ def write_file(folder: Path | None, name: str, content: bytes) -> Path:
     return target
 
 
-def post(url: str, content: bytes, *, token: str, timeout: float) -> None:
-    if not url.startswith(("http://", "https://")):
-        raise TransportError(f"not an http(s) URL: {url!r}")
-    request = urllib.request.Request(url, data=content, method="POST")
-    request.add_header("Content-Type", CONTENT_TYPE)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
+def post(url: str, content: bytes, *, token: str, timeout: float, policy: Policy) -> None:
+    """POST the package to the address checked now (DNS may have changed since the entry was saved), connecting to
+    the very address that was checked; a redirect is an error, never followed."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-    except urllib.error.HTTPError as error:
-        body = error.read()[:300].decode("utf-8", "replace")
-        raise TransportError(f"HTTP {error.code} from {url}: {body}") from error
-    except (urllib.error.URLError, OSError, TimeoutError) as error:
-        raise TransportError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from error
+        target = endpoints.check(url, policy)
+    except endpoints.EndpointRefused as refused:
+        from app.interop.services import in_vietnamese
+
+        raise TransportError(in_vietnamese(refused.message, refused.params)) from None
+    assert target is not None
+    connection: http.client.HTTPConnection
+    if target.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+    address = target.address
+
+    def pinned(where: tuple[str, int], timeout: float | None = None, source: Any = None) -> socket.socket:
+        return socket.create_connection((address, where[1]), timeout, source)
+
+    connection._create_connection = pinned  # type: ignore[attr-defined]  # the checked address, not a new lookup
+    headers = {"Content-Type": CONTENT_TYPE, "Content-Length": str(len(content))}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request("POST", target.path, body=content, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+    except (OSError, http.client.HTTPException) as error:
+        raise TransportError(f"cannot reach {url}: {error}") from error
+    finally:
+        connection.close()
+    if 300 <= response.status < 400:
+        raise TransportError(f"HTTP {response.status} from {url}: redirects are not followed")
+    if not 200 <= response.status < 300:
+        raise TransportError(f"HTTP {response.status} from {url}: {body[:300].decode('utf-8', 'replace')}")

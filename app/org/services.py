@@ -240,12 +240,17 @@ def holders(session: Session, agency_id: int, role: Role, unit_code: str | None 
     return list(session.scalars(query))
 
 
+def check_delegator(user: User) -> None:
+    """Only leaders delegate (ACC-3): asked before the form is read."""
+    if not user.has_role(Role.LEADER, Role.DEPUTY_LEADER, Role.UNIT_LEADER):
+        raise PermissionDenied(N_("Only leaders delegate their assigning."))
+
+
 def delegate(
     session: Session, leader: User, delegate_user: User, *, starts_at: datetime, ends_at: datetime, now: datetime
 ) -> Delegation:
     """A leader delegates assigning and supervising to a named person of the agency for a period (ACC-3)."""
-    if not leader.has_role(Role.LEADER, Role.DEPUTY_LEADER, Role.UNIT_LEADER):
-        raise PermissionDenied(N_("Only leaders delegate their assigning."))
+    check_delegator(leader)
     if delegate_user.agency_id != leader.agency_id or delegate_user.id == leader.id:
         raise InvalidInput(N_("Choose another person of your agency."), {"delegate": N_("Choose another person.")})
     if ends_at <= starts_at or ends_at <= now:

@@ -139,6 +139,7 @@ def list_delegations() -> str:
 @bp.post("/delegations")
 @login_required
 def create_delegation() -> Response:
+    services.check_delegator(current_user)
     try:
         starts = datetime.combine(date.fromisoformat(request.form.get("starts_on", "")), time(0), clock.VN)
         ends = datetime.combine(date.fromisoformat(request.form.get("ends_on", "")), time(23, 59), clock.VN)

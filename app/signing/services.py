@@ -38,6 +38,11 @@ def _check_admin(admin: User, agency_id: int) -> None:
         raise PermissionDenied(N_("Only an administrator of the same agency manages its keys."))
 
 
+def check_key_manager(user: User) -> None:
+    """Only an administrator manages the keys of their agency: asked before the upload is read."""
+    _check_admin(user, user.agency_id)
+
+
 def import_pkcs12(
     session: Session,
     admin: User,
@@ -240,6 +245,12 @@ def date_line(place: str, day: date) -> str:
     """'Kon Tum, ngày 05 tháng 01 năm 2026': a leading 0 for days below 10 and for months 1 and 2 (NĐ30)."""
     month = f"{day.month:02d}" if day.month < 3 else str(day.month)
     return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+def check_sealer(user: User) -> None:
+    """Only a clerk applies the agency's seal (OUT-8): asked before the upload is read."""
+    if not user.has_role(Role.CLERK):
+        raise PermissionDenied(N_("Only a clerk applies the agency's seal."))
 
 
 def seal_document(session: Session, clerk: User, document: bytes, *, number: str, secret: str, now: datetime) -> bytes:

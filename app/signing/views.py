@@ -64,6 +64,7 @@ def _key_owner(session: Session, owner: str) -> User | None:
 @bp.post("/keys")
 @login_required
 def import_key() -> WerkzeugResponse:
+    services.check_key_manager(current_user)
     owner = request.form.get("owner", "")
     image = request.files.get("image")
     with transaction() as session:
@@ -86,6 +87,7 @@ def import_key() -> WerkzeugResponse:
 @bp.post("/keys/token")
 @login_required
 def configure_token() -> WerkzeugResponse:
+    services.check_key_manager(current_user)
     owner = request.form.get("owner", "")
     with transaction() as session:
         user = _key_owner(session, owner)
@@ -172,6 +174,7 @@ def finish_external(pending_id: int) -> Response:
 def seal_file() -> str | Response:
     """The clerk writes the number and date onto a signed document and adds the agency's seal (or seals an
     appendix in its own file)."""
+    services.check_sealer(current_user)
     if request.method == "GET":
         return render_template("signing/seal.html")
     number = request.form.get("number", "").strip()

@@ -29,6 +29,7 @@ from app.documents.specimen import document_pdf
 from app.engine.models import InstanceStatus, ProcessInstance
 from app.interop import jobs, services
 from app.interop.edxml import read_package, read_status
+from app.interop.endpoints import Policy
 from app.interop.models import DirectoryEntry, OutboundPackage, PackageState
 from app.org import services as org
 from app.org.models import Agency, Role, Unit, User
@@ -81,7 +82,13 @@ def deliver(app: Flask, run_worker) -> Callable[[], None]:
 def exchange_settings(app: Flask, tmp_path: Path) -> Iterator[services.Settings]:
     saved, token = services.settings, app.config["INTEROP_INBOUND_TOKEN"]
     services.settings = replace(
-        saved, outbox_dir=str(tmp_path / "out"), inbox_dir=str(tmp_path / "in"), http_token=TOKEN, http_timeout=10
+        saved,
+        outbox_dir=str(tmp_path / "out"),
+        inbox_dir=str(tmp_path / "in"),
+        http_token=TOKEN,
+        http_timeout=10,
+        # The served app listens on 127.0.0.1 over plain http: allowed here only, never by default.
+        endpoint_policy=Policy(allowed_hosts=frozenset({"127.0.0.1"}), allow_private=True),
     )
     app.config["INTEROP_INBOUND_TOKEN"] = TOKEN
     try:
