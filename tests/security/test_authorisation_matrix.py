@@ -149,7 +149,10 @@ ROWS = [
     Row("worktime.show_calendar", "GET", "/worktime/", A=ALL, B=ALL, root=OK),
     Row("worktime.set_day", "POST", "/worktime/", root=OK),
     Row("worktime.clear_day", "POST", "/worktime/2026-12-26/clear", root=OK),
-    Row("org.logout", "GET", "/org/logout", A=ALL, B=ALL, root=OK, allowed=LOGIN, relogin=True),
+    Row("org.list_locked_accounts", "GET", "/org/locked-accounts", A=ADMIN, B=ADMIN, root=OK),
+    Row("org.unlock_account", "POST", "/org/locked-accounts/{a_leader}/unlock", A=ADMIN),
+    Row("org.confirm_logout", "GET", "/org/logout", A=ALL, B=ALL, root=OK),
+    Row("org.logout", "POST", "/org/logout", A=ALL, B=ALL, root=OK, allowed=LOGIN, relogin=True),
 ]
 # fmt: on
 
