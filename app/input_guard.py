@@ -60,7 +60,9 @@ def _texts() -> Iterable[str]:
 def refuse_unusable_input() -> None:
     if not all(is_usable(text) for text in _texts()):
         raise DomainError(
-            N_("The request holds characters that cannot be stored (such as a NUL character). Remove them and try again.")
+            N_(
+                "The request holds characters that cannot be stored (such as a NUL character). Remove them and try again."
+            )
         )
 
 

@@ -99,7 +99,11 @@ def test_the_largest_id_is_looked_up_and_not_found(app, everyone):
 
 
 def test_a_post_to_an_overflowing_id_is_not_found(everyone):
-    for url in (f"/documents/incoming/{2**70}/paper", f"/designer/incidents/{2**64}/retry", "/org/delegations/-1/revoke"):
+    for url in (
+        f"/documents/incoming/{2**70}/paper",
+        f"/designer/incidents/{2**64}/retry",
+        "/org/delegations/-1/revoke",
+    ):
         response = everyone.client.post(url, data={})
         assert response.status_code == 404, url
 
@@ -122,7 +126,7 @@ def test_a_post_to_an_overflowing_id_is_not_found(everyone):
         "q=" + "x" * 20000,
         "q=%FF%FE%FD",  # not UTF-8
         "q=%ED%A0%80",  # an encoded surrogate
-        'q=%22&organ=%22%25_&number=%5C',
+        "q=%22&organ=%22%25_&number=%5C",
         "q=AND OR NOT",
         "q=NEAR(a b)",
         "q=*",
