@@ -61,7 +61,8 @@ def refuse_unusable_input() -> None:
     if not all(is_usable(text) for text in _texts()):
         raise DomainError(
             N_(
-                "The request holds characters that cannot be stored (such as a NUL character). Remove them and try again."
+                "The request holds characters that cannot be stored (such as a NUL character). "
+                "Remove them and try again."
             )
         )
 

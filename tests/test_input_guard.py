@@ -82,7 +82,7 @@ def test_ids_beyond_an_integer_column_are_not_found(app, everyone, number):
         if "IdConverter" not in converters.values():
             continue
         url = rule
-        for name, kind in converters.items():
+        for name in converters:
             url = url.replace(f"<int:{name}>", str(number)).replace(f"<{name}>", "x")
         response = everyone.get(url)
         assert response.status_code == 404, (url, response.status_code)
