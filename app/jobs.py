@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from redis import ConnectionPool, Redis, RedisError, UnixDomainSocketConnection
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 from rq import Queue
 from sqlalchemy.orm import Session
@@ -80,7 +80,9 @@ class EmbeddedConnection(UnixDomainSocketConnection):
 
 
 def _answers(socket_path: str) -> bool:
-    probe = Redis(unix_socket_path=socket_path, socket_connect_timeout=0.25, socket_timeout=1, retry=None)
+    probe = Redis(
+        unix_socket_path=socket_path, socket_connect_timeout=0.25, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
     try:
         return bool(probe.ping())
     except (RedisError, OSError):
