@@ -20,6 +20,8 @@ MAX_ID = 2**31 - 1
 # NUL and the C0 controls other than tab and line breaks, lone surrogates and the two non-characters XML refuses.
 UNUSABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Views that read the raw body themselves (with their own size limit): their body is never parsed as a form here.
+RAW_BODY_ENDPOINTS = {"interop.receive_package"}
 
 
 class IdConverter(IntegerConverter):
@@ -46,11 +48,12 @@ def _texts() -> Iterable[str]:
     yield from request.args.keys()
     for values in request.args.listvalues():
         yield from values
-    if request.mimetype in FORM_TYPES:  # file contents are not text: only the form's own fields are checked
+    # File contents are not text: only the form's own fields (and the files' names) are checked.
+    if request.mimetype in FORM_TYPES and request.endpoint not in RAW_BODY_ENDPOINTS:
         yield from request.form.keys()
         for values in request.form.listvalues():
             yield from values
-        for upload in request.files.values():
+        for _name, upload in request.files.items(multi=True):
             yield upload.filename or ""
     for value in (request.view_args or {}).values():
         if isinstance(value, str):
