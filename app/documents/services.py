@@ -93,7 +93,7 @@ def document_code(organ_code: str, year: int, number: str) -> str:
 
 def safe_file_name(name: str) -> str:
     """A name that DOC-2 accepts: no diacritics or special characters, at most 50 characters."""
-    path = PurePath(name.strip().replace("\\", "/"))
+    path = PurePath(name.replace("\\", "/"))
     stem, suffix = path.stem, path.suffix.lower()
     if not re.fullmatch(r"\.[a-z0-9]{1,10}", suffix):  # 'báo cáo.đ', 'a. b': no extension, part of the name
         stem, suffix = path.name, ""
