@@ -23,7 +23,7 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from app import clock, db, i18n, jobs, models, ratelimits, web  # noqa: F401 - models: complete metadata
+    from app import clock, db, i18n, input_guard, jobs, models, ratelimits, web  # noqa: F401 - models: complete metadata
     from app.engine import history, runtime
     from app.extensions import babel, csrf, login_manager, migrate
     from app.extensions import db as database
@@ -32,6 +32,7 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
         clock.freeze(app.config["FROZEN_CLOCK"])
     runtime.install()
     history.configure(app.config["AUDIT_SECRET"])
+    input_guard.install(app)  # before CSRF and before any route: NUL refused first, <int:…> ids bounded
     database.init_app(app)
     migrate.init_app(app, database, directory=str(Path(__file__).parent.parent / "migrations"))
     csrf.init_app(app)

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-from rq import Worker
+from rq import SimpleWorker, Worker
 from sqlalchemy.orm import configure_mappers
 
 from app import create_app
@@ -79,7 +79,12 @@ def main() -> None:
     if not args.burst:
         write_checkpoint(app, logging.getLogger("worker.sweep"))
     with app.app_context():
-        worker = Worker([queue()], connection=connection(), job_class=AppJob)
+        # SQLite keeps per-process lock state that fork() copies but its locks do not follow: a work horse forked
+        # from a worker that has the file open is refused ("database is locked") whatever it waits. On SQLite the
+        # jobs run in the worker process itself; on PostgreSQL each runs in a forked work horse.
+        on_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        worker_class = SimpleWorker if on_sqlite else Worker
+        worker = worker_class([queue()], connection=connection(), job_class=AppJob)
         try:
             worker.work(with_scheduler=True, burst=args.burst)
         finally:

@@ -17,6 +17,7 @@ from app.engine import forms
 from app.engine import services as engine
 from app.errors import InvalidInput, translated_field_errors
 from app.extensions import db
+from app.input_guard import parse_id
 
 bp = Blueprint("outgoing", __name__, url_prefix="/outgoing", template_folder="templates")
 
@@ -26,10 +27,10 @@ def _draft_form() -> tuple[dict, list[dict], forms.OptionsFor]:
 
 
 def _reply_to() -> IncomingDocument | None:
-    raw = request.values.get("reply_to", "")
-    if not raw.isdigit():
+    document_id = parse_id(request.values.get("reply_to"))
+    if document_id is None:
         return None
-    return services.incoming_for(db.session(), current_user, int(raw))
+    return services.incoming_for(db.session(), current_user, document_id)
 
 
 @bp.get("/")

@@ -77,10 +77,13 @@ def safe_file_name(name: str) -> str:
     """A name that DOC-2 accepts: no diacritics or special characters, at most 50 characters."""
     path = PurePath(name.replace("\\", "/"))
     stem, suffix = path.stem, path.suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,10}", suffix):  # 'báo cáo.đ', 'a. b': no extension, part of the name
+        stem, suffix = path.name, ""
     ascii_stem = unicodedata.normalize("NFKD", stem.replace("đ", "d").replace("Đ", "D"))
     ascii_stem = "".join(ch for ch in ascii_stem if not unicodedata.combining(ch))
-    ascii_stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_stem).strip("_") or "tep"
-    return ascii_stem[: MAX_NAME_LENGTH - len(suffix)] + suffix
+    ascii_stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_stem).strip("_")
+    # Cut, then trim again: a cut ending in '_' would be trimmed by the next correction (not stable).
+    return (ascii_stem[: MAX_NAME_LENGTH - len(suffix)].strip("_") or "tep") + suffix
 
 
 def check_upload(upload: Upload) -> None:

@@ -75,12 +75,51 @@ def definition_problems(definition: Any, reserved: set[str]) -> list[str]:
             problems.append(f"{where}: the name is a helper's name")
         seen.add(name)
         kind = field.get("type")
-        if kind not in FIELD_TYPES:
+        if not isinstance(kind, str) or kind not in FIELD_TYPES:
             problems.append(f"{where}: unknown type {kind!r}")
-        if kind == "select" and not (isinstance(field.get("choices"), list) and field["choices"]):
-            problems.append(f"{where}: a select needs choices")
-        if kind == "user" and not isinstance(field.get("roles", []), list):
-            problems.append(f"{where}: roles must be a list")
+            continue
+        problems.extend(f"{where}: {problem}" for problem in _attribute_problems(field, kind))
+    return problems
+
+
+def _is_label(value: Any) -> bool:
+    """Text, or {"vi": text, "en": text}."""
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and isinstance(text, str) for key, text in value.items())
+    return isinstance(value, str)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _attribute_problems(field: dict[str, Any], kind: str) -> list[str]:
+    """What in a field's attributes would break rendering or validating it."""
+    problems = [f"{key} must be text or {{vi, en}}" for key in ("label", "help") if not _is_label(field.get(key, ""))]
+    problems += [
+        f"{key} must be true or false"
+        for key in ("required", "multiple")
+        if key in field and not isinstance(field[key], bool)
+    ]
+    if "max_length" in field and not (_is_whole(field["max_length"]) and field["max_length"] > 0):
+        problems.append("max_length must be a positive whole number")
+    problems += [
+        f"{key} must be a whole number" for key in ("min", "max") if key in field and not _is_whole(field[key])
+    ]
+    if kind == "select":
+        choices = field.get("choices")
+        if not (isinstance(choices, list) and choices):
+            problems.append("a select needs choices")
+        elif not all(
+            isinstance(choice, dict)
+            and (isinstance(choice.get("value"), str) or _is_whole(choice.get("value")))
+            and _is_label(choice.get("label", ""))
+            for choice in choices
+        ):
+            problems.append("each choice needs a value (text or a whole number) and a label")
+    roles = field.get("roles", [])
+    if not (isinstance(roles, list) and all(isinstance(role, str) for role in roles)):
+        problems.append("roles must be a list of role names")
     return problems
 
 

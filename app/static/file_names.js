@@ -24,13 +24,17 @@
   };
 
   const safeFileName = (name) => {
-    const [stem, rawSuffix] = splitName(name);
-    const suffix = rawSuffix.toLowerCase();
+    const [rawStem, rawSuffix] = splitName(name);
+    // 'báo cáo.đ', 'a. b': no extension, part of the name
+    const hasExtension = /^\.[a-z0-9]{1,10}$/.test(rawSuffix.toLowerCase());
+    const stem = hasExtension ? rawStem : rawStem + rawSuffix;
+    const suffix = hasExtension ? rawSuffix.toLowerCase() : "";
     const decomposed = stem.replace(/đ/g, "d").replace(/Đ/g, "D").normalize("NFKD");
     const bare = Array.from(decomposed).filter((ch) => !isCombining(ch)).join("");
-    const ascii = bare.replace(/[^A-Za-z0-9_-]+/gu, "_").replace(/^_+|_+$/g, "") || "tep";
-    // ascii is ASCII; slice with a negative end cuts from the right as Python's [:n] does.
-    return ascii.slice(0, MAX_NAME_LENGTH - Array.from(suffix).length) + suffix;
+    const ascii = bare.replace(/[^A-Za-z0-9_-]+/gu, "_").replace(/^_+|_+$/g, "");
+    // Cut, then trim again: a cut ending in '_' would be trimmed by the next correction.
+    const cut = ascii.slice(0, MAX_NAME_LENGTH - suffix.length).replace(/^_+|_+$/g, "");
+    return (cut || "tep") + suffix;
   };
 
   const suffixOf = (name) => splitName(name)[1];

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from app import clock
 from app.db import transaction
-from app.errors import N_, PermissionDenied
+from app.errors import N_, InvalidInput, PermissionDenied
 from app.extensions import db
 from app.worktime import services
 from app.worktime.calendar import statutory_name
@@ -19,6 +19,7 @@ from app.worktime.calendar import statutory_name
 bp = Blueprint("worktime", __name__, url_prefix="/worktime", template_folder="templates")
 
 
+YEARS = (1900, 2999)  # the calendar's holidays are computed for these years only
 ADMIN = "admin"  # org's Role.ADMIN; worktime sits beside org and does not import it
 
 
@@ -35,7 +36,10 @@ def _require_calendar_admin() -> None:
 @bp.get("/")
 @login_required
 def show_calendar() -> str:
-    year = request.args.get("year", type=int) or clock.local(clock.now()).year
+    this_year = clock.local(clock.now()).year
+    year = request.args.get("year", type=int) or this_year
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise InvalidInput(N_("Give a year between %(first)s and %(last)s."), first=YEARS[0], last=YEARS[1])
     calendar = services.load_calendar(db.session())
     overrides = {row.day: row for row in services.list_days(db.session(), year)}
     days = [

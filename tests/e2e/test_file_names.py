@@ -85,6 +85,9 @@ PARITY_NAMES = [
     "Quyết định.pdf".replace("ế", "e\u0302\u0301"),  # decomposed, as macOS writes names
     "\ufb01nal ① ｆｕｌｌｗｉｄｔｈ.pdf",  # compatibility forms NFKD unfolds
     "a\u0941b\u0903c.pdf",  # Devanagari marks of combining class 0: replaced, not dropped
+    "báo cáo.đ",  # an extension that is not one: part of the name
+    "x" * 45 + " y.pdf",  # the cut ends in '_', which is trimmed
+    "ảnh.JPEG ",
     "a\u0334\u0345b\u20d2.pdf",  # marks of combining class 1 and 240: dropped
     "日本語の文書.pdf",
     "x" * 60 + ".TIFF",
