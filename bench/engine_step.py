@@ -62,7 +62,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-PG_DATABASE = "bench"
+# The database the bench resets (BENCH_PG_DATABASE): parallel sessions each use their own.
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "bench")
 HISTORY_LENGTHS = (1, 10, 100)
 
 LOOP_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
