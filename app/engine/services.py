@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, insert, inspect, or_, select, update
+from sqlalchemy import ColumnElement, Table, delete, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -419,13 +419,13 @@ def _save(
         return
     changes = _committed_changes(instance)
     session.flush()  # anything else the step changed (a document row); the instance row is left to the UPDATE
+    inbox, log, table = (cast(Table, model.__table__) for model in (OpenTask, HistoryEvent, ProcessInstance))
     ctes = []
     if closed:
-        ctes.append(delete(OpenTask.__table__).where(OpenTask.__table__.c.task_uuid.in_(closed)).cte("closed"))
+        ctes.append(delete(inbox).where(inbox.c.task_uuid.in_(closed)).cte("closed"))
     if rows:
-        ctes.append(insert(OpenTask.__table__).values([_values(row) for row in rows]).cte("opened"))
-    ctes.append(insert(HistoryEvent.__table__).values([_values(row) for row in chained]).cte("logged"))
-    table = ProcessInstance.__table__
+        ctes.append(insert(inbox).values([_values(row) for row in rows]).cte("opened"))
+    ctes.append(insert(log).values([_values(row) for row in chained]).cte("logged"))
     statement = update(table).where(table.c.id == instance.id).values(changes).returning(table.c.id)
     if session.execute(statement.add_cte(*ctes)).first() is None:
         raise NotFound(N_("No such process."))
