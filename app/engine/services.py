@@ -427,7 +427,12 @@ def _save(
         ctes.append(insert(inbox).values([_values(row) for row in rows]).cte("opened"))
     ctes.append(insert(log).values([_values(row) for row in chained]).cte("logged"))
     statement = update(table).where(table.c.id == instance.id).values(changes).returning(table.c.id)
-    if session.execute(statement.add_cte(*ctes)).first() is None:
+    try:
+        saved = session.execute(statement.add_cte(*ctes)).first()
+    except BaseException:
+        session.expire(instance)  # its new values were marked saved: read them back from what the database kept
+        raise
+    if saved is None:
         raise NotFound(N_("No such process."))
 
 
