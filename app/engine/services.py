@@ -6,11 +6,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, insert, inspect, or_, select, update
+from sqlalchemy import ColumnElement, delete, insert, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.db import Base
@@ -353,6 +352,10 @@ def _record(
         rows += projected
         incident = incident or problem
     closed = [task.task_uuid for task in result.closed]
+    if closed:
+        session.execute(
+            delete(OpenTask).where(OpenTask.task_uuid.in_(closed)).execution_options(synchronize_session=False)
+        )
     for task in result.closed:
         if not (completed_by and task.state == "COMPLETED" and events and events[0].task_uuid == task.task_uuid):
             events.append(
@@ -387,7 +390,10 @@ def _record(
         events.append(history.NewEvent("completed", SYSTEM))
         context.outbox.append({"kind": "completed"})
     chained = history.chain(instance, events, now)  # also moves the instance's chain head
-    _save(session, instance, closed, rows, chained)
+    session.flush()  # one UPDATE of the instance row, then one multi-row INSERT each for inbox and history
+    if rows:
+        session.execute(insert(OpenTask), [_values(row) for row in rows])
+    session.execute(insert(HistoryEvent), [_values(row) for row in chained])
     for item in context.outbox:
         for handler in _outbox_handlers.get(item.get("kind", "notice"), {}).values():
             handler(session, instance, item, now)
@@ -396,55 +402,6 @@ def _record(
         from app.engine.jobs import wake_instance
 
         enqueue_after_commit(session, wake_instance, instance.id, at=instance.next_timer_at)
-
-
-def _save(
-    session: Session, instance: ProcessInstance, closed: list[str], rows: list[OpenTask], chained: list[HistoryEvent]
-) -> None:
-    """Write what an advance changed: the closed tasks leave the inbox, the opened ones enter it, the history
-    events are appended and the instance row is updated.
-
-    On PostgreSQL this is one statement (data-modifying CTEs around the UPDATE: one round trip instead of four;
-    the CTEs see one snapshot, and `closed` and `rows` never share a task, so the order inside does not matter).
-    Elsewhere (SQLite, where a statement costs no round trip) it is up to four statements."""
-    if session.get_bind().dialect.name != "postgresql":
-        if closed:
-            session.execute(
-                delete(OpenTask).where(OpenTask.task_uuid.in_(closed)).execution_options(synchronize_session=False)
-            )
-        session.flush()  # one UPDATE of the instance row, then one multi-row INSERT each for inbox and history
-        if rows:
-            session.execute(insert(OpenTask), [_values(row) for row in rows])
-        session.execute(insert(HistoryEvent), [_values(row) for row in chained])
-        return
-    changes = _committed_changes(instance)
-    session.flush()  # anything else the step changed (a document row); the instance row is left to the UPDATE
-    inbox, log, table = (cast(Table, model.__table__) for model in (OpenTask, HistoryEvent, ProcessInstance))
-    ctes = []
-    if closed:
-        ctes.append(delete(inbox).where(inbox.c.task_uuid.in_(closed)).cte("closed"))
-    if rows:
-        ctes.append(insert(inbox).values([_values(row) for row in rows]).cte("opened"))
-    ctes.append(insert(log).values([_values(row) for row in chained]).cte("logged"))
-    statement = update(table).where(table.c.id == instance.id).values(changes).returning(table.c.id)
-    try:
-        saved = session.execute(statement.add_cte(*ctes)).first()
-    except BaseException:
-        session.expire(instance)  # its new values were marked saved: read them back from what the database kept
-        raise
-    if saved is None:
-        raise NotFound(N_("No such process."))
-
-
-def _committed_changes(instance: ProcessInstance) -> dict[Any, Any]:
-    """The instance's changed columns, marked as saved in the session: the caller writes them itself, so the
-    next flush has nothing to UPDATE."""
-    state = inspect(instance)
-    changed = [attribute for attribute in state.mapper.column_attrs if state.attrs[attribute.key].history.has_changes()]
-    changes = {attribute.columns[0]: getattr(instance, attribute.key) for attribute in changed}
-    for attribute in changed:
-        set_committed_value(instance, attribute.key, getattr(instance, attribute.key))
-    return changes
 
 
 def _values(row: Base) -> dict[str, Any]:
