@@ -151,4 +151,6 @@ def engine_options(uri: str) -> dict[str, Any]:
     if uri.startswith("sqlite"):
         # timeout: how long a writer waits for another process's write lock (web and worker share the file).
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+    # No pool_pre_ping (a round trip per checkout): app.db.install_postgresql_hooks replaces connections the
+    # server closed without one; connections are renewed hourly.
+    return {"pool_recycle": 3600}

@@ -42,6 +42,9 @@ def create_app(config: type[Config] = Config, **overrides: Any) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             db.install_sqlite_hooks(database.engine)
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        with app.app_context():
+            db.install_postgresql_hooks(database.engine)
     jobs.configure(app.config["REDIS_URL"], app.config["INSTANCE_DIR"], app.config["RQ_QUEUE"])
     ratelimits.init_app(app)
 

@@ -18,9 +18,10 @@ the library's steps and the three history lengths are interleaved so drifting ma
 
 SQL statements are counted with a `before_cursor_execute` listener on the engine while the advance runs;
 BEGIN/COMMIT are counted apart from the engine's `begin`/`commit` events (SQLite's BEGIN IMMEDIATE also goes
-through the cursor and is moved to that column), and pool checkouts are counted because PostgreSQL runs
-with pool_pre_ping (one ping the listener cannot see per checkout). --wire lists what libpq actually sends
-to PostgreSQL for one advance.
+through the cursor and is moved to that column), and pool checkouts are counted (PostgreSQL used to run with
+pool_pre_ping, one ping per checkout the listener cannot see; app/db.py now checks the socket instead). --wire
+lists what libpq actually sends to PostgreSQL for one advance. BENCH_PG_DATABASE names the database it resets
+(default "bench").
 
 Sign-off chain (last section): `--instances` instances of bench/signoff_chain.bpmn, a copy of the outgoing
 procedure (processes/_default/outgoing.bpmn) without document actions, with a chain of 5 signers built from the
@@ -62,7 +63,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-PG_DATABASE = "bench"
+# The database the bench resets (BENCH_PG_DATABASE): parallel sessions each use their own.
+PG_DATABASE = os.environ.get("BENCH_PG_DATABASE", "bench")
 HISTORY_LENGTHS = (1, 10, 100)
 
 LOOP_BPMN = """<?xml version="1.0" encoding="UTF-8"?>

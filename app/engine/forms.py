@@ -259,16 +259,28 @@ def options_for(session: Any, agency_id: int, locale: str) -> OptionsFor:
                         seen.add(choice.value)
                         choices.append(choice)
             return choices
-        query = select(User).where(User.agency_id == agency_id, User.is_enabled.is_(True)).order_by(User.full_name)
-        if field.get("roles"):
-            query = query.where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role.in_(field["roles"]))))
-        if field.get("unit"):
-            query = query.join(Unit, Unit.id == User.unit_id).where(Unit.code == field["unit"])
+        key = (tuple(field.get("roles") or ()), str(field.get("unit") or ""))
+        if key not in people:  # a form's user fields often share their scope (lead and coordinators)
+            people[key] = _people(key)
+        return people[key]
+
+    def _people(key: tuple[tuple[str, ...], str]) -> list[Choice]:
+        roles, unit = key
+        query = (  # names only: whole users would also load their role grants
+            select(User.username, User.full_name, User.position)
+            .where(User.agency_id == agency_id, User.is_enabled.is_(True))
+            .order_by(User.full_name)
+        )
+        if roles:
+            query = query.where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role.in_(roles))))
+        if unit:
+            query = query.join(Unit, Unit.id == User.unit_id).where(Unit.code == unit)
         return [
-            Choice(user.username, f"{user.full_name}" + (f" — {user.position}" if user.position else ""))
-            for user in session.scalars(query)
+            Choice(username, f"{full_name}" + (f" — {position}" if position else ""))
+            for username, full_name, position in session.execute(query)
         ]
 
+    people: dict[tuple[tuple[str, ...], str], list[Choice]] = {}
     return options
 
 

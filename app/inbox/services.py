@@ -29,9 +29,11 @@ from app.org.services import holders
 def task_form(session: Session, user: User, task_uuid: str) -> tuple[OpenTask, dict[str, Any]]:
     """The open task `user` may act on and its form definition."""
     task = engine.task_for_user(session, user, task_uuid)
-    instance = session.get(ProcessInstance, task.instance_id)
-    assert instance is not None
-    definition = session.get(definitions.ProcessDefinition, instance.definition_id)
+    definition = session.scalar(
+        select(definitions.ProcessDefinition)
+        .join(ProcessInstance, ProcessInstance.definition_id == definitions.ProcessDefinition.id)
+        .where(ProcessInstance.id == task.instance_id)
+    )
     assert definition is not None
     return task, definitions.form_of(definition, task.form)
 
@@ -58,8 +60,10 @@ def route_so_far(session: Session, instance_id: int, definition_id: int, locale:
                 for choice in forms.static_choices(field, locale):
                     choices.setdefault((field["name"], choice.value), choice.label)
     instance = session.get(ProcessInstance, instance_id)
-    agency_users = select(User).where(User.agency_id == (instance.agency_id if instance else -1))
-    names = {user.username: user.full_name for user in session.scalars(agency_users)}
+    agency_users = select(User.username, User.full_name).where(
+        User.agency_id == (instance.agency_id if instance else -1)
+    )
+    names = {username: full_name for username, full_name in session.execute(agency_users)}
     steps = []
     for event in engine.history_of(session, instance_id):
         if event.kind != "task_completed":

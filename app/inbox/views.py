@@ -146,9 +146,9 @@ def _render_task(task_uuid: str, values: dict | None, errors: dict, status: int 
     task, form = services.task_form(db.session(), current_user, task_uuid)
     if values is None:
         values = {field["name"]: field.get("default") for field in form["fields"]}
+    instance = db.session.get(ProcessInstance, task.instance_id)  # held: the identity map is weak
     document = _subject(task.instance_id)
     drafted = outgoing.of_instance(db.session(), task.instance_id)
-    instance = db.session.get(ProcessInstance, task.instance_id)
     steps = services.route_so_far(db.session(), task.instance_id, instance.definition_id, locale) if instance else []
     return render_template(
         "inbox/task.html",
