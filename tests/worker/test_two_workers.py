@@ -48,6 +48,9 @@ def test_two_worker_processes_finish_every_job_on_one_database(app, committed, c
         "RQ_QUEUE": app.config["RQ_QUEUE"],
         "FROZEN_CLOCK": (clock.now() + timedelta(minutes=45)).isoformat(),
         "TIMER_SWEEP_SECONDS": "1",  # the sweep thread of each worker writes too, while its work horses run
+        # The test app's secrets (public test values, accepted only under TESTING): one audit key for all.
+        "TESTING": "true",
+        **{name: app.config[name] for name in ("SECRET_KEY", "SIGNING_SECRET", "AUDIT_SECRET")},
     }
     workers = [
         subprocess.Popen(
@@ -62,6 +65,7 @@ def test_two_worker_processes_finish_every_job_on_one_database(app, committed, c
     ]
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not all(job.get_status(refresh=True) in DONE for job in queued):
+        assert all(worker.poll() is None for worker in workers), "a worker exited: see its log"
         time.sleep(0.5)
     for worker in workers:
         worker.send_signal(signal.SIGTERM)  # a warm shut-down: the job in hand is finished first
