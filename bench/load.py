@@ -118,7 +118,8 @@ def populate(env: dict[str, str], agencies: int, specialists: int) -> list[Agenc
     from app.org.models import Role, Unit
     from config import Config
 
-    app = create_app(Config, **{key: env[key] for key in ("DATABASE_URL", "REDIS_URL", "INSTANCE_DIR", "RQ_QUEUE")})
+    keys = ("DATABASE_URL", "REDIS_URL", "INSTANCE_DIR", "RQ_QUEUE", "SECRET_KEY", "SIGNING_SECRET", "AUDIT_SECRET")
+    app = create_app(Config, **{key: env[key] for key in keys})
     made = []
     with app.app_context():
         import logging
