@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from werkzeug.serving import make_server
 
 from app import clock as app_clock
 from app import create_app
@@ -53,6 +56,20 @@ def _compile_translations() -> None:
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
             with po.open("rb") as source, mo.open("wb") as target:
                 write_mo(target, read_po(source))
+
+
+@contextmanager
+def serve(app: Flask, name: str) -> Iterator[str]:
+    """The app on 127.0.0.1 and a free port, served by a threaded werkzeug server in a daemon thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

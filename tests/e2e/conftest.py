@@ -3,7 +3,6 @@ one browser context per person (closed after the test), and the people of one ag
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +11,10 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from app.org import services as org
 from app.org.models import Role, Unit
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,15 +34,8 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def live_server(app: Flask) -> Iterator[str]:
     """The app on 127.0.0.1 and a free port, served by a threaded werkzeug server in a daemon thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(app, "e2e-live-server") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,13 +18,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from app import jobs
 from app.engine import definitions, services
 from app.engine.models import HistoryEvent, OpenTask, ProcessInstance
 from app.org.models import Agency
 from config import ROOT
+from tests.conftest import serve
 
 FORMS = str(ROOT / "tests" / "data" / "forms")
 
@@ -184,12 +183,5 @@ def count_events(session: Session, kind: str, **where: Any) -> int:
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
     """The app on 127.0.0.1 and a free port, served by a threaded werkzeug server, as in tests/e2e."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="faults-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(app, "faults-server") as url:
+        yield url
